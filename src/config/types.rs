@@ -1,0 +1,244 @@
+//! Configuration types. Every field is documented: the docs become the JSON schema.
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Appliance name: used for the box, VM and artifact file names.
+    pub name: String,
+    /// Hypervisor provider: `auto`, `libvirt`, `qemu` or `virtualbox`.
+    pub provider: ProviderChoice,
+    /// Build paths.
+    pub build: BuildConfig,
+    /// Virtual hardware.
+    pub vm: VmConfig,
+    /// How the base box is built (`-p`).
+    pub base: BaseConfig,
+    /// Network of the running VM (`-u`).
+    pub network: NetworkConfig,
+    /// Shared data folder mounted at `/srv/data`.
+    pub shared_data: SharedDataConfig,
+    /// Build-time HTTP proxy and extra CA certificates.
+    pub proxy: ProxyConfig,
+    /// The JupyterHub appliance.
+    pub hub: HubConfig,
+    /// Python packages for users.
+    pub python: PythonConfig,
+    /// R packages for users.
+    pub r: RConfig,
+    /// Export formats (`-e`).
+    pub export: ExportConfig,
+    /// OpenStack upload.
+    pub openstack: OpenStackConfig,
+}
+
+/// Which hypervisor provider to build for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderChoice {
+    /// libvirt when usable, otherwise virtualbox when installed, otherwise qemu.
+    Auto,
+    /// Vagrant's libvirt provider (qemu/KVM underneath).
+    Libvirt,
+    /// Plain qemu (Packer's qemu builder; box for libvirt).
+    Qemu,
+    /// Oracle VirtualBox.
+    Virtualbox,
+}
+
+/// Where things are written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    /// Finished artifacts (boxes, images, manifests).
+    pub output_dir: String,
+    /// Scratch space: rendered templates, disks in progress, caches.
+    pub work_dir: String,
+    /// Directory with user overrides of `box-configs/` and `preseed/` templates.
+    pub templates_dir: Option<String>,
+}
+
+/// Virtual hardware of the build VM and of the appliance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VmConfig {
+    /// Virtual CPUs.
+    pub cpus: u32,
+    /// Memory in MiB.
+    pub memory_mb: u32,
+    /// Disk size in GiB.
+    pub disk_gb: u32,
+    /// Guest hostname.
+    pub hostname: String,
+    /// Accelerator: `auto` (probe KVM, fall back to TCG), `kvm` or `tcg`.
+    pub accelerator: Accelerator,
+}
+
+/// qemu accelerator choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Accelerator {
+    /// Probe KVM by booting something tiny; fall back to TCG.
+    Auto,
+    /// Hardware virtualisation.
+    Kvm,
+    /// Software emulation.
+    Tcg,
+}
+
+/// How the base box is built.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaseConfig {
+    /// `auto` (debootstrap as root on Linux, else installer), `debootstrap` or `installer`.
+    pub builder: BuilderChoice,
+    /// Debian suite.
+    pub suite: String,
+    /// Debian mirror (plain http is fine: apt verifies signatures).
+    pub mirror: String,
+    /// Debian security mirror.
+    pub security_mirror: String,
+    /// Timezone of the base system.
+    pub timezone: String,
+    /// Locale of the base system.
+    pub locale: String,
+    /// Extra packages in the base image.
+    pub extra_packages: Vec<String>,
+    /// Debian installer media (installer builder).
+    pub installer: InstallerConfig,
+}
+
+/// Which base-box builder to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BuilderChoice {
+    /// debootstrap when root on Linux, installer otherwise.
+    Auto,
+    /// Build the disk natively with debootstrap, then Packer boots it.
+    Debootstrap,
+    /// The Debian installer with a preseed, driven by Packer.
+    Installer,
+}
+
+/// Installer media.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallerConfig {
+    /// URL (http, https or file) of the installer ISO.
+    pub iso_url: String,
+    /// Its SHA-256, hex. A mismatch is refused.
+    pub iso_sha256: String,
+    /// Seconds to wait before typing the boot command.
+    pub boot_wait_secs: u32,
+}
+
+/// Network of the running VM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// `dhcp` or a static IPv4 address for the private network (`-i`).
+    pub ip: String,
+    /// Forward the hub's port 80 to this host port (0 = none).
+    pub forward_http_port: u16,
+}
+
+/// The shared data folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharedDataConfig {
+    /// Host directory to share, or `none` to copy `bundled_dir` in (`-d`).
+    pub host_dir: String,
+    /// Content copied in when `host_dir` is `none`.
+    pub bundled_dir: Option<String>,
+    /// Mount point in the guest.
+    pub mount_point: String,
+    /// Mount read-only.
+    pub read_only: bool,
+    /// `auto`, `virtualbox`, `9p`, `virtiofs` or `nfs`.
+    pub kind: String,
+}
+
+/// Build-time proxy and CA trust.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// HTTP proxy URL used while building (not kept in the image).
+    pub http_proxy: Option<String>,
+    /// HTTPS proxy URL used while building.
+    pub https_proxy: Option<String>,
+    /// Hosts that bypass the proxy.
+    pub no_proxy: Option<String>,
+    /// PEM files of extra CA certificates to trust in the guest (TLS-intercepting networks).
+    pub extra_ca_certs: Vec<String>,
+}
+
+/// The JupyterHub appliance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// Hub admin user names.
+    pub admin_users: Vec<String>,
+    /// Admin password; secret. Empty: generated at provisioning and printed once.
+    pub admin_password: Option<String>,
+    /// `firstuse`, `native`, `github`, `gitlab`, `google`, `oidc` or `ldap`.
+    pub authenticator: String,
+    /// Settings passed to the authenticator (traitlets of its class).
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub authenticator_settings: toml::Table,
+    /// Per-user memory limit, e.g. `1G`.
+    pub mem_limit: String,
+    /// Per-user CPU limit (cores).
+    pub cpu_limit: f64,
+    /// Cull idle servers after this many seconds (0 = off).
+    pub idle_timeout_secs: u64,
+    /// Public domain name for HTTPS (Let's Encrypt), if any.
+    pub domain: Option<String>,
+}
+
+/// Python packages for users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PythonConfig {
+    /// Pinned pip requirements installed into `/opt/tljh/user`.
+    pub packages: Vec<String>,
+    /// A requirements file to install as well.
+    pub requirements_file: Option<String>,
+}
+
+/// R packages for users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RConfig {
+    /// Install R and the IRkernel.
+    pub enabled: bool,
+    /// Debian `r-cran-*` packages.
+    pub apt_packages: Vec<String>,
+    /// CRAN packages (needs CRAN reachable).
+    pub cran_packages: Vec<String>,
+    /// Bioconductor packages.
+    pub bioc_packages: Vec<String>,
+    /// GitHub `owner/repo` packages.
+    pub github_packages: Vec<String>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportConfig {
+    /// Any of `box`, `ova`, `qcow2`, `vmdk`.
+    pub formats: Vec<String>,
+}
+
+/// OpenStack upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenStackConfig {
+    /// Cloud name in clouds.yaml (empty: no upload unless `--openstack`).
+    pub cloud: Option<String>,
+    /// Image name in Glance (default: the appliance name and date).
+    pub image_name: Option<String>,
+    /// Image properties, overriding the computed ones.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub properties: toml::Table,
+}

@@ -1,0 +1,80 @@
+//! Transport errors.
+use thiserror::Error;
+
+/// Something went wrong talking to the remote host.
+#[derive(Debug, Error)]
+pub enum RemoteError {
+    /// Could not reach or log in to the host.
+    #[error("cannot connect to {host}: {message}")]
+    Connect {
+        /// user@host:port.
+        host: String,
+        /// Why.
+        message: String,
+    },
+    /// The host presented a key different from the one we trusted before.
+    #[error(
+        "host key for {host} has changed (expected {expected}, got {actual}); refusing to connect. If the VM was rebuilt on purpose, remove its line from {known_hosts}"
+    )]
+    HostKeyChanged {
+        /// host:port.
+        host: String,
+        /// Fingerprint on record.
+        expected: String,
+        /// Fingerprint presented.
+        actual: String,
+        /// The known_hosts file.
+        known_hosts: String,
+    },
+    /// Authentication was refused.
+    #[error("authentication as `{user}` on {host} was refused ({detail})")]
+    Auth {
+        /// The user.
+        user: String,
+        /// The host.
+        host: String,
+        /// Keys tried and the server's answer.
+        detail: String,
+    },
+    /// A key file could not be read.
+    #[error("cannot load SSH key `{path}`: {message}")]
+    Key {
+        /// The path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The channel closed without an exit status.
+    #[error("`{command}`: the connection ended without an exit status")]
+    NoExitStatus {
+        /// The command (escaped, secrets masked by the caller).
+        command: String,
+    },
+    /// The connection dropped and could not be re-established.
+    #[error("connection to {host} lost: {message}")]
+    Disconnected {
+        /// The host.
+        host: String,
+        /// Why.
+        message: String,
+    },
+    /// Uploading a file failed.
+    #[error("upload to `{path}` failed: {message}")]
+    Upload {
+        /// Remote path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A protocol-level error from russh.
+    #[error("ssh: {0}")]
+    Ssh(String),
+    /// Timed out.
+    #[error("{what} timed out after {secs} s")]
+    Timeout {
+        /// What was being waited for.
+        what: String,
+        /// How long.
+        secs: u64,
+    },
+}

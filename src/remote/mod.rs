@@ -1,0 +1,66 @@
+//! Running commands on the guest: the one transport every remote command uses.
+//!
+//! [`RemoteCommand`] is built as data (program + arguments, escaped by
+//! construction in [`escape`]); a [`Transport`] executes it. [`ssh`] is the
+//! real russh transport; [`fake`] records commands for unit tests.
+pub mod command;
+pub mod escape;
+pub mod fake;
+pub mod ssh;
+
+mod error;
+
+pub use command::RemoteCommand;
+pub use error::RemoteError;
+
+use std::future::Future;
+
+/// What a remote command left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Exit status (a missing exit status is reported as an error, never as 0).
+    pub status: u32,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl ExecOutput {
+    /// Whether the command exited 0.
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    /// Standard output as text (lossy).
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Standard error as text (lossy).
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// A way to run commands and place files on one host.
+///
+/// Implementations must be usable concurrently (`&self`): the engine runs up
+/// to 8 commands at once over one connection.
+pub trait Transport: Send + Sync {
+    /// Run `cmd` to completion; any exit status is returned (not an error).
+    fn exec(
+        &self,
+        cmd: &RemoteCommand,
+    ) -> impl Future<Output = Result<ExecOutput, RemoteError>> + Send;
+
+    /// Write `content` to `path` atomically (temp file + rename on the
+    /// remote) with `mode`, as root when `sudo`.
+    fn put(
+        &self,
+        content: &[u8],
+        path: &str,
+        mode: u32,
+        sudo: bool,
+    ) -> impl Future<Output = Result<(), RemoteError>> + Send;
+}

@@ -1,0 +1,1 @@
+//! The russh transport (issue 3).

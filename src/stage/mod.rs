@@ -1,0 +1,30 @@
+//! The build stages, one module each, in pipeline order.
+pub mod base_box;
+pub mod clean;
+pub mod export;
+pub mod reset;
+pub mod up;
+
+use thiserror::Error;
+
+/// A stage failed for a reason other than a tool or template error.
+#[derive(Debug, Error)]
+pub enum StageError {
+    /// File-system work failed.
+    #[error("{what} `{path}`: {source}")]
+    Io {
+        /// What we were doing.
+        what: &'static str,
+        /// The path.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A precondition does not hold (e.g. not root for debootstrap).
+    #[error("{0}")]
+    Precondition(String),
+    /// A tool produced something we did not expect.
+    #[error("{0}")]
+    Unexpected(String),
+}

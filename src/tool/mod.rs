@@ -1,0 +1,2 @@
+//! Pure argv builders and output parsers for the external tools we drive.
+pub mod packer;

@@ -1,0 +1,1 @@
+//! Packer: argv builders and the `-machine-readable` parser (issue 2).
