@@ -1,7 +1,10 @@
 //! The build stages, one module each, in pipeline order.
 pub mod base_box;
 pub mod clean;
+pub mod debootstrap;
 pub mod export;
+pub mod installer;
+pub mod packer_job;
 pub mod reset;
 pub mod up;
 

@@ -1,0 +1,1 @@
+//! The debootstrap builder: a disk built natively, then booted by Packer (issue 2).

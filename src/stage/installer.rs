@@ -1,0 +1,1 @@
+//! The installer builder: Debian installer + preseed, driven by Packer (issue 2).
