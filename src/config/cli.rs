@@ -1,39 +1,59 @@
 //! `vmbuild config show|init|schema`.
+use std::io::Write;
 use std::sync::Arc;
 
+use super::{ConfigError, Resolved, env_vars, init, resolve_layers, secrets};
 use crate::cli::{Args, ConfigAction};
 use crate::error::Error;
 use crate::ui::Ui;
 
 /// Run a `config` subcommand.
-pub fn run(action: &ConfigAction, args: &Args, _ui: &Arc<Ui>) -> Result<(), Error> {
+pub fn run(action: &ConfigAction, args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
     match action {
         ConfigAction::Show => {
-            let cfg = super::resolve(args)?;
-            print!(
-                "{}",
-                toml::to_string_pretty(&cfg).map_err(|e| Error::Usage(e.to_string()))?
-            );
-            Ok(())
+            let resolved = resolve_layers(args, &env_vars())?;
+            secrets::register(&resolved.config, ui);
+            print_stdout(&show(&resolved)?)
         }
         ConfigAction::Init { path, force } => {
-            if path.exists() && !force {
-                return Err(Error::Usage(format!(
-                    "`{}` exists; use --force to overwrite",
-                    path.display()
-                )));
-            }
-            std::fs::write(path, super::DEFAULT_TOML)
-                .map_err(|e| Error::Usage(format!("cannot write `{}`: {e}", path.display())))?;
+            init::write(path, *force)?;
+            ui.info(&format!("wrote `{}`", path.display()));
             Ok(())
         }
-        ConfigAction::Schema => {
-            let schema = schemars::schema_for!(super::Config);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).map_err(|e| Error::Usage(e.to_string()))?
-            );
-            Ok(())
+        ConfigAction::Schema => print_stdout(&schema_json()),
+    }
+}
+
+/// The text of `config show`: a header naming the layers, then the effective
+/// config as TOML with secrets masked.
+pub fn show(resolved: &Resolved) -> Result<String, ConfigError> {
+    let mut out = String::from("# Effective vmbuild configuration (secrets masked).\n");
+    out.push_str("# Layers, lowest precedence first:\n");
+    for layer in &resolved.layers {
+        out.push_str(&format!("#   {layer}\n"));
+    }
+    out.push('\n');
+    let body = toml::to_string_pretty(&secrets::masked(&resolved.config))
+        .map_err(|e| ConfigError::Internal(e.to_string()))?;
+    out.push_str(&body);
+    Ok(out)
+}
+
+/// The JSON schema of `vmbuild.toml`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(super::Config);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Print to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn print_stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Usage(format!("cannot write to stdout: {e}")))
         }
+        _ => Ok(()),
     }
 }

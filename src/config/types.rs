@@ -64,10 +64,13 @@ pub struct BuildConfig {
 #[serde(deny_unknown_fields)]
 pub struct VmConfig {
     /// Virtual CPUs.
+    #[schemars(range(min = 1, max = 256))]
     pub cpus: u32,
     /// Memory in MiB.
+    #[schemars(range(min = 512, max = 1048576))]
     pub memory_mb: u32,
     /// Disk size in GiB.
+    #[schemars(range(min = 4, max = 4096))]
     pub disk_gb: u32,
     /// Guest hostname.
     pub hostname: String,
@@ -130,6 +133,7 @@ pub struct InstallerConfig {
     /// Its SHA-256, hex. A mismatch is refused.
     pub iso_sha256: String,
     /// Seconds to wait before typing the boot command.
+    #[schemars(range(max = 600))]
     pub boot_wait_secs: u32,
 }
 
@@ -156,6 +160,7 @@ pub struct SharedDataConfig {
     /// Mount read-only.
     pub read_only: bool,
     /// `auto`, `virtualbox`, `9p`, `virtiofs` or `nfs`.
+    #[schemars(extend("enum" = ["auto", "virtualbox", "9p", "virtiofs", "nfs"]))]
     pub kind: String,
 }
 
@@ -182,6 +187,7 @@ pub struct HubConfig {
     /// Admin password; secret. Empty: generated at provisioning and printed once.
     pub admin_password: Option<String>,
     /// `firstuse`, `native`, `github`, `gitlab`, `google`, `oidc` or `ldap`.
+    #[schemars(extend("enum" = ["firstuse", "native", "github", "gitlab", "google", "oidc", "ldap"]))]
     pub authenticator: String,
     /// Settings passed to the authenticator (traitlets of its class).
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
@@ -189,6 +195,7 @@ pub struct HubConfig {
     /// Per-user memory limit, e.g. `1G`.
     pub mem_limit: String,
     /// Per-user CPU limit (cores).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub cpu_limit: f64,
     /// Cull idle servers after this many seconds (0 = off).
     pub idle_timeout_secs: u64,
@@ -227,6 +234,7 @@ pub struct RConfig {
 #[serde(deny_unknown_fields)]
 pub struct ExportConfig {
     /// Any of `box`, `ova`, `qcow2`, `vmdk`.
+    #[schemars(extend("items" = {"type": "string", "enum": ["box", "ova", "qcow2", "vmdk"]}, "uniqueItems" = true))]
     pub formats: Vec<String>,
 }
 
@@ -241,4 +249,20 @@ pub struct OpenStackConfig {
     /// Image properties, overriding the computed ones.
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub properties: toml::Table,
+    /// How image data is sent: `auto`, `upload` or `import`.
+    #[serde(default)]
+    pub upload_method: UploadMethod,
+}
+
+/// How image data is sent to Glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadMethod {
+    /// Direct upload; the import API when the cloud refuses direct uploads.
+    #[default]
+    Auto,
+    /// Direct upload (`PUT /v2/images/{id}/file`).
+    Upload,
+    /// Interoperable image import, `glance-direct` (`PUT .../stage`, `POST .../import`).
+    Import,
 }

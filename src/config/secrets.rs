@@ -1,0 +1,151 @@
+//! Which config values are secrets: masked by `config show`, registered with
+//! [`Ui::add_secret`] so that they never reach the screen or the log.
+//!
+//! A value is secret when its key (at any depth, including the free-form
+//! `hub.authenticator_settings` and `openstack.properties`) contains one of
+//! [`SECRET_WORDS`]; so are passwords inside proxy URLs (`http://u:pw@proxy`).
+use super::types::Config;
+use crate::ui::{MASK, Ui};
+
+/// Key fragments that mark a value as secret.
+pub const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "credential",
+    "api_key",
+    "apikey",
+    "private_key",
+];
+
+/// Keys whose values are URLs that may carry a password.
+const URL_KEYS: &[&str] = &["http_proxy", "https_proxy", "mirror", "security_mirror"];
+
+/// Whether a value stored under `key` is a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_lowercase();
+    SECRET_WORDS.iter().any(|w| key.contains(w))
+}
+
+/// Every secret string in `cfg`.
+pub fn secret_values(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(toml::Value::Table(t)) = toml::Value::try_from(cfg) {
+        visit(&t, &mut |key, v| collect(key, v, &mut out));
+    }
+    out
+}
+
+/// Register every secret of `cfg` with `ui`, so it is masked from now on.
+/// Called by `config::resolve_for_run` (the pipeline's entry point).
+pub fn register(cfg: &Config, ui: &Ui) {
+    for s in secret_values(cfg) {
+        ui.add_secret(&s);
+    }
+}
+
+/// `cfg` as a TOML table with every secret replaced by [`MASK`].
+pub fn masked(cfg: &Config) -> toml::Table {
+    let Ok(toml::Value::Table(mut t)) = toml::Value::try_from(cfg) else {
+        return toml::Table::new();
+    };
+    mask_table(&mut t);
+    t
+}
+
+fn visit(t: &toml::Table, f: &mut dyn FnMut(&str, &toml::Value)) {
+    for (k, v) in t {
+        f(k, v);
+        if let toml::Value::Table(inner) = v {
+            visit(inner, f);
+        }
+    }
+}
+
+fn collect(key: &str, v: &toml::Value, out: &mut Vec<String>) {
+    if is_secret_key(key) {
+        strings(v, out);
+    } else if URL_KEYS.contains(&key)
+        && let Some(pw) = v.as_str().and_then(url_password)
+    {
+        out.push(pw);
+    }
+}
+
+/// Every string inside `v`.
+fn strings(v: &toml::Value, out: &mut Vec<String>) {
+    match v {
+        toml::Value::String(s) => out.push(s.clone()),
+        toml::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        toml::Value::Table(t) => t.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+fn url_password(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    u.password().filter(|p| !p.is_empty()).map(str::to_owned)
+}
+
+fn mask_table(t: &mut toml::Table) {
+    for (k, v) in t.iter_mut() {
+        if is_secret_key(k) {
+            mask_value(v);
+        } else if URL_KEYS.contains(&k.as_str()) {
+            if let Some(s) = v.as_str()
+                && let Ok(mut u) = reqwest::Url::parse(s)
+                && u.password().is_some_and(|p| !p.is_empty())
+                && u.set_password(Some(MASK)).is_ok()
+            {
+                *v = toml::Value::String(u.to_string());
+            }
+        } else if let toml::Value::Table(inner) = v {
+            mask_table(inner);
+        }
+    }
+}
+
+fn mask_value(v: &mut toml::Value) {
+    match v {
+        toml::Value::Array(a) => a.iter_mut().for_each(mask_value),
+        toml::Value::Table(t) => t.iter_mut().for_each(|(_, x)| mask_value(x)),
+        _ => *v = toml::Value::String(MASK.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    const SECRETS: &str = r#"
+[proxy]
+http_proxy = "http://alice:pr0xy-pass@proxy.example:3128"
+[hub]
+admin_password = "correct horse"
+authenticator = "github"
+authenticator_settings = { client_id = "id-visible", client_secret = "gh-secret-1", oauth_token = "tok-12345" }
+[openstack]
+properties = { hw_disk_bus = "virtio", api_key = "os-key-999" }
+"#;
+
+    #[test]
+    fn secrets_are_found_and_masked() {
+        let cfg = parse_str("s.toml".as_ref(), SECRETS).expect("valid");
+        let mut found = secret_values(&cfg);
+        found.sort();
+        assert_eq!(
+            found,
+            ["correct horse", "gh-secret-1", "os-key-999", "pr0xy-pass", "tok-12345"]
+        );
+        let shown = toml::to_string(&masked(&cfg)).expect("ser");
+        for s in &found {
+            assert!(!shown.contains(s.as_str()), "{s} leaked:\n{shown}");
+        }
+        assert!(shown.contains("id-visible") && shown.contains("http://alice:********@proxy.example:3128"));
+        let ui = Ui::silent();
+        register(&cfg, &ui);
+        assert_eq!(ui.mask("pw correct horse, gh-secret-1"), "pw ********, ********");
+    }
+}
