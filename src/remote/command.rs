@@ -13,6 +13,7 @@ pub struct RemoteCommand {
     cwd: Option<String>,
     sudo: Option<String>,
     stdin: Option<Vec<u8>>,
+    idempotent: bool,
 }
 
 impl RemoteCommand {
@@ -74,6 +75,20 @@ impl RemoteCommand {
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());
         self
+    }
+
+    /// Mark the command safe to run twice: if the connection drops while it
+    /// runs, the SSH transport reconnects and runs it again (fact gathering,
+    /// re-runnable apply steps). Unmarked commands are retried only when they
+    /// are known not to have started.
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+
+    /// Whether [`RemoteCommand::idempotent`] was set.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
     }
 
     /// The bytes for standard input, if any.

@@ -77,4 +77,35 @@ pub enum RemoteError {
         /// How long.
         secs: u64,
     },
+    /// The host is not in known_hosts and the policy is strict.
+    #[error(
+        "host key for {host} ({actual}) is not in {known_hosts} and host key checking is strict; add it there or connect with trust-on-first-use"
+    )]
+    HostKeyUnknown {
+        /// host:port.
+        host: String,
+        /// Fingerprint presented.
+        actual: String,
+        /// The known_hosts file.
+        known_hosts: String,
+    },
+    /// The remote command was killed by a signal (so it has no exit status).
+    #[error("`{command}` was killed by signal {signal}")]
+    Signaled {
+        /// The command (escaped, shortened).
+        command: String,
+        /// Signal name, e.g. `KILL`.
+        signal: String,
+    },
+    /// The connection dropped while a command ran that is not marked
+    /// idempotent: it may have run partly, so it is not retried.
+    #[error("connection to {host} lost while `{command}` was running (it may have partly run; not retried): {message}")]
+    Interrupted {
+        /// The host.
+        host: String,
+        /// The command (escaped, shortened).
+        command: String,
+        /// Why.
+        message: String,
+    },
 }

@@ -6,6 +6,7 @@
 pub mod command;
 pub mod escape;
 pub mod fake;
+pub mod known_hosts;
 pub mod ssh;
 
 mod error;
