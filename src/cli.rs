@@ -19,7 +19,12 @@ Examples:
   vmbuild config init               write a commented vmbuild.toml
   vmbuild provision --host root@127.0.0.1:2222 --key id_ed25519 recipes/base.toml --check
 
+  vmbuild config show --provider qemu   print the effective configuration
+  VMBUILD_VM__CPUS=4 vmbuild -p     override vm.cpus from the environment
+
 Stages always run in the order c, p, u, e, whatever order the flags are typed.
+Configuration layers: embedded default < vmbuild.toml (or --config FILE) <
+VMBUILD_* variables (double underscore nests: VMBUILD_HUB__ADMIN_PASSWORD) < flags.
 Exit codes: 0 done, 1 a build step failed, 2 bad input (flags, config, recipe), 130 interrupted.";
 
 /// vmbuild: build a multi-user JupyterHub appliance VM (Vagrant box, OVA, qcow2).
@@ -42,10 +47,10 @@ pub struct Args {
     #[arg(short = 'r')]
     pub reset: bool,
     /// Static IP of the VM's private network, or `dhcp`
-    #[arg(short = 'i', value_name = "IP|dhcp")]
+    #[arg(short = 'i', value_name = "IP|dhcp", value_parser = crate::config::check_ip)]
     pub ip: Option<String>,
     /// Host directory shared at /srv/data, or `none` to copy bundled data in
-    #[arg(short = 'd', value_name = "DIR|none")]
+    #[arg(short = 'd', value_name = "DIR|none", value_parser = crate::config::check_data_dir)]
     pub data_dir: Option<String>,
     /// Write the full log (all tool output) to this file
     #[arg(short = 'l', value_name = "LOGFILE", global = true)]

@@ -42,6 +42,12 @@ pub enum Error {
     /// A build stage failed.
     #[error(transparent)]
     Stage(#[from] crate::stage::StageError),
+    /// A download (e.g. the installer ISO) failed or had the wrong checksum.
+    #[error(transparent)]
+    Download(#[from] crate::download::DownloadError),
+    /// A Vagrant call failed (carries Vagrant's own message).
+    #[error(transparent)]
+    Vagrant(#[from] crate::tool::vagrant::VagrantError),
     /// A stage whose implementation has not landed yet.
     #[error("{stage}: not implemented yet (see issue {issue}); nothing was done")]
     NotLanded {
@@ -66,6 +72,7 @@ impl Error {
             Error::Recipe(e) if e.is_user_error() => ExitCode::Usage,
             Error::Process(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Interrupted => ExitCode::Interrupted,
+            Error::Vagrant(e) if e.is_interrupted() => ExitCode::Interrupted,
             _ => ExitCode::Failed,
         }
     }

@@ -13,6 +13,7 @@ pub struct Cmd {
     cwd: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
     grace_secs: Option<u64>,
+    cleanup: bool,
 }
 
 impl Cmd {
@@ -65,6 +66,19 @@ impl Cmd {
     pub fn interrupt_grace(mut self, secs: u64) -> Self {
         self.grace_secs = Some(secs);
         self
+    }
+
+    /// Mark as cleanup work after an interruption (e.g. `vagrant destroy -f`
+    /// so that Ctrl-C leaves no VM running): it runs even though the user
+    /// interrupted us, and the interruption does not stop it.
+    pub fn cleanup(mut self) -> Self {
+        self.cleanup = true;
+        self
+    }
+
+    /// Whether this is cleanup work (see [`Cmd::cleanup`]).
+    pub fn is_cleanup(&self) -> bool {
+        self.cleanup
     }
 
     /// The program.

@@ -48,7 +48,7 @@ impl SystemRunner {
 
     fn spawn(&self, cmd: &Cmd) -> Result<Child, ProcessError> {
         self.ui.debug(&format!("$ {cmd}"));
-        if interrupt::requested() {
+        if interrupt::requested() && !cmd.is_cleanup() {
             return Err(ProcessError::Interrupted {
                 command: cmd.to_string(),
             });
@@ -92,7 +92,7 @@ impl SystemRunner {
             if let Some(st) = child.try_wait().map_err(io_err)? {
                 return Ok(st.code());
             }
-            if interrupt::requested() {
+            if interrupt::requested() && !cmd.is_cleanup() {
                 self.ui.warn(&format!(
                     "stopping `{}`…",
                     cmd.get_program().to_string_lossy()

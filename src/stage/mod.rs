@@ -4,9 +4,12 @@ pub mod clean;
 pub mod debootstrap;
 pub mod export;
 pub mod installer;
+pub mod libvirt;
 pub mod packer_job;
+pub mod provision;
 pub mod reset;
 pub mod up;
+pub mod vagrant_box;
 
 use thiserror::Error;
 

@@ -8,11 +8,23 @@ pub static EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../preseed/preseed.cfg.hbs"),
     ),
     (
-        "box-configs/installer.json.hbs",
-        include_str!("../../box-configs/installer.json.hbs"),
+        "box-configs/installer-qemu.json.hbs",
+        include_str!("../../box-configs/installer-qemu.json.hbs"),
     ),
     (
-        "box-configs/debootstrap.json.hbs",
-        include_str!("../../box-configs/debootstrap.json.hbs"),
+        "box-configs/installer-virtualbox.json.hbs",
+        include_str!("../../box-configs/installer-virtualbox.json.hbs"),
+    ),
+    (
+        "box-configs/debootstrap-qemu.json.hbs",
+        include_str!("../../box-configs/debootstrap-qemu.json.hbs"),
+    ),
+    (
+        "box-configs/debootstrap-virtualbox.json.hbs",
+        include_str!("../../box-configs/debootstrap-virtualbox.json.hbs"),
+    ),
+    (
+        "box-configs/Vagrantfile.hbs",
+        include_str!("../../box-configs/Vagrantfile.hbs"),
     ),
 ];

@@ -6,6 +6,9 @@
 //! missing variable is an error, not an empty string) with no HTML escaping;
 //! the `json` helper emits a value as a JSON literal for JSON templates.
 mod embedded;
+pub mod installer;
+pub mod preseed;
+pub mod vagrantfile;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,173 @@
+//! Turning [`Action`]s into remote commands (pure), including the merged apt
+//! and pip transactions.
+use super::resource::Action;
+use crate::remote::RemoteCommand;
+
+/// Atomic write: stdin → temp file next to the destination, chmod, chown,
+/// rename; the temp file is removed if any step fails. `$1` temp, `$2`
+/// destination, `$3` mode, `$4` owner[:group] or empty.
+const PUT_SCRIPT: &str = "umask 077; cat > \"$1\" && chmod \"$3\" \"$1\" && \
+     { [ -z \"$4\" ] || chown -- \"$4\" \"$1\"; } && mv -f \"$1\" \"$2\" \
+     || { rc=$?; rm -f \"$1\"; exit $rc; }";
+
+/// The command writing `content` to `path` atomically with mode and owner.
+pub fn put_cmd(
+    path: &str,
+    content: &[u8],
+    mode: u32,
+    owner: Option<&str>,
+    group: Option<&str>,
+    tag: &str,
+) -> RemoteCommand {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let tmp = format!("{dir}/.{name}.vmbuild-tmp-{tag}");
+    let chown = match (owner, group) {
+        (None, None) => String::new(),
+        (o, g) => format!("{}:{}", o.unwrap_or(""), g.unwrap_or(""))
+            .trim_end_matches(':')
+            .to_owned(),
+    };
+    RemoteCommand::new("sh")
+        .args(["-c", PUT_SCRIPT, "vmbuild-put"])
+        .arg(tmp)
+        .arg(path)
+        .arg(format!("{:04o}", mode & 0o7777))
+        .arg(chown)
+        .stdin(content.to_vec())
+        .idempotent()
+}
+
+/// `apt-get update`.
+pub fn apt_update_cmd() -> RemoteCommand {
+    RemoteCommand::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-q", "-o", "DPkg::Lock::Timeout=300", "update"])
+        .idempotent()
+}
+
+/// One `apt-get install` for all `packages`.
+pub fn apt_install_cmd(packages: &[String], recommends: bool) -> RemoteCommand {
+    let mut c = RemoteCommand::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-q", "-y", "-o", "DPkg::Lock::Timeout=300", "install"]);
+    if !recommends {
+        c = c.arg("--no-install-recommends");
+    }
+    c.args(packages.iter().cloned()).idempotent()
+}
+
+/// `apt-get remove`.
+pub fn apt_remove_cmd(packages: &[String]) -> RemoteCommand {
+    RemoteCommand::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-q", "-y", "-o", "DPkg::Lock::Timeout=300", "remove"])
+        .args(packages.iter().cloned())
+        .idempotent()
+}
+
+/// Create the venv if needed, then one `pip install` for all `packages`.
+pub fn pip_install_cmd(venv: &str, python: &str, packages: &[String]) -> RemoteCommand {
+    RemoteCommand::new("sh")
+        .args([
+            "-c",
+            "v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \
+             \"$v/bin/python\" -m pip install -q --disable-pip-version-check \"$@\"",
+            "vmbuild-pip",
+            venv,
+            python,
+        ])
+        .args(packages.iter().cloned())
+        .idempotent()
+}
+
+/// Whether `a` can join a merged apt (or, with the same venv, pip) transaction.
+pub fn mergeable(a: &Action) -> bool {
+    matches!(a, Action::AptInstall { .. } | Action::PipInstall { .. })
+}
+
+/// Merge the install actions of several plans into one action per
+/// transaction: all apt installs into one, pip installs per venv.
+pub fn merge(actions: &[Action]) -> Vec<Action> {
+    let mut out: Vec<Action> = Vec::new();
+    for a in actions {
+        match a {
+            Action::AptInstall {
+                packages,
+                update,
+                recommends,
+            } => match out.iter_mut().find(|o| {
+                matches!(o, Action::AptInstall { recommends: r, .. } if r == recommends)
+            }) {
+                Some(Action::AptInstall {
+                    packages: p,
+                    update: u,
+                    ..
+                }) => {
+                    for pkg in packages {
+                        if !p.contains(pkg) {
+                            p.push(pkg.clone());
+                        }
+                    }
+                    *u |= *update;
+                }
+                _ => out.push(a.clone()),
+            },
+            Action::PipInstall {
+                venv, packages, ..
+            } => match out
+                .iter_mut()
+                .find(|o| matches!(o, Action::PipInstall { venv: v, .. } if v == venv))
+            {
+                Some(Action::PipInstall { packages: p, .. }) => {
+                    for pkg in packages {
+                        if !p.contains(pkg) {
+                            p.push(pkg.clone());
+                        }
+                    }
+                }
+                _ => out.push(a.clone()),
+            },
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines() {
+        assert_eq!(
+            apt_install_cmd(&["tree".into(), "jq".into()], false).to_shell(),
+            "env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 install --no-install-recommends tree jq"
+        );
+        assert_eq!(
+            pip_install_cmd("/opt/v", "python3", &["six==1.16.0".into()]).to_shell(),
+            "sh -c 'v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \"$v/bin/python\" -m pip install -q --disable-pip-version-check \"$@\"' vmbuild-pip /opt/v python3 six==1.16.0"
+        );
+        let p = put_cmd("/etc/x y", b"hi", 0o640, Some("root"), Some("adm"), "T");
+        assert!(p.to_shell().ends_with("vmbuild-put '/etc/.x y.vmbuild-tmp-T' '/etc/x y' 0640 root:adm"), "{p}");
+        assert_eq!(p.get_stdin(), Some(&b"hi"[..]));
+        assert!(put_cmd("/x", b"", 0o644, None, None, "T").to_shell().ends_with(" 0644 ''"));
+    }
+
+    #[test]
+    fn merges_apt_and_pip_per_venv() {
+        let apt = |p: &[&str], u| Action::AptInstall {
+            packages: p.iter().map(|s| s.to_string()).collect(),
+            update: u,
+            recommends: false,
+        };
+        let pip = |v: &str, p: &str| Action::PipInstall {
+            venv: v.into(),
+            python: "python3".into(),
+            packages: vec![p.into()],
+        };
+        let m = merge(&[apt(&["a"], false), pip("/v1", "x"), apt(&["b", "a"], true), pip("/v2", "y"), pip("/v1", "z")]);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0], apt(&["a", "b"], true));
+        assert!(matches!(&m[1], Action::PipInstall { packages, .. } if packages == &["x", "z"]));
+    }
+}

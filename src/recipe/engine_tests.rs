@@ -1,0 +1,181 @@
+//! Engine orchestration against a fake host: round trips, batching, check
+//! mode, failures, handlers.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::engine::{Engine, RunOptions};
+use super::facts::script::snippet;
+use super::facts::{FactOutput, FactQuery};
+use super::load::{Recipe, load};
+use super::report::{Report, Status};
+use crate::remote::fake::FakeTransport;
+use crate::remote::{ExecOutput, RemoteCommand};
+
+type Answers = HashMap<String, FactOutput>;
+
+/// A fake host answering fact scripts from `before` until a command other
+/// than a fact script has run, then from `after`; commands whose line
+/// contains a key of `fail` exit 1 with that stderr.
+fn fake(before: Answers, after: Answers, fail: Vec<(&'static str, &'static str)>) -> FakeTransport {
+    let applied = Arc::new(Mutex::new(false));
+    FakeTransport::new(move |cmd: &RemoteCommand| {
+        let line = cmd.to_shell();
+        if line == "sh -s" || line.ends_with("-- sh -s") {
+            let script = String::from_utf8_lossy(cmd.get_stdin().unwrap_or_default()).into_owned();
+            let answers = if *applied.lock().unwrap() { &after } else { &before };
+            return ExecOutput { status: 0, stdout: answer(&script, answers).into_bytes(), stderr: vec![] };
+        }
+        for (pat, err) in &fail {
+            if line.contains(pat) {
+                return ExecOutput { status: 1, stdout: vec![], stderr: err.as_bytes().to_vec() };
+            }
+        }
+        *applied.lock().unwrap() = true;
+        ExecOutput::default()
+    })
+}
+
+/// The batch output for `script`, looking each snippet up in `answers`.
+fn answer(script: &str, answers: &Answers) -> String {
+    let nonce = script.split('\'').find(|w| w.starts_with("@@vmbuild-")).unwrap().split(' ').next().unwrap();
+    let mut out = String::new();
+    for (i, chunk) in script.split("\n( ").skip(1).enumerate() {
+        let snip = chunk.split(" ) 2>\"$E\"").next().unwrap();
+        let a = answers.get(snip).unwrap_or_else(|| panic!("no answer for snippet {snip}"));
+        out.push_str(&format!("{nonce} {i} out\n{}\n{nonce} {i} err\n{}\n{nonce} {i} rc {}\n", a.stdout, a.stderr, a.rc));
+    }
+    out
+}
+
+fn ans(pairs: &[(FactQuery, &str, i32)]) -> Answers {
+    pairs.iter().map(|(q, out, rc)| (snippet(q), FactOutput { stdout: out.to_string(), stderr: String::new(), rc: *rc })).collect()
+}
+
+fn recipe(text: &str) -> Recipe {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("r.toml");
+    std::fs::write(&p, text).unwrap();
+    load(&[p], serde_json::json!({}), &[]).unwrap()
+}
+
+fn run(t: &FakeTransport, r: &Recipe, opts: RunOptions) -> (Report, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut cb = |o: &super::report::Outcome| lines.push(format!("{:?} {}", o.status, o.label));
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rep = rt.block_on(Engine::new(t, opts, &mut cb).run(r)).unwrap();
+    (rep, lines)
+}
+
+const RECIPE: &str = r#"
+[[resource]]
+name = "tree"
+type = "apt.packages"
+packages = ["tree"]
+notify = ["h"]
+[[resource]]
+name = "jq"
+type = "apt.packages"
+packages = "jq"
+notify = ["h"]
+[[resource]]
+name = "six"
+type = "pip.packages"
+venv = "/opt/v"
+packages = ["six==1.16.0"]
+[[resource]]
+name = "motd"
+type = "file"
+path = "/etc/motd"
+content = "hi\n"
+[[handler]]
+name = "h"
+type = "command"
+command = "touch /tmp/h"
+"#;
+
+const SHA_HI: &str = "98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4";
+
+fn states() -> (Answers, Answers) {
+    let before = ans(&[
+        (FactQuery::Dpkg, "base\tii \t1\n", 0),
+        (FactQuery::AptLists, "100\n", 0),
+        (FactQuery::Pip("/opt/v".into()), "absent\n", 0),
+        (FactQuery::Path("/etc/motd".into()), "absent\n", 0),
+    ]);
+    let after = ans(&[
+        (FactQuery::Dpkg, "tree\tii \t2.1\njq\tii \t1.6\n", 0),
+        (FactQuery::AptLists, "100\n90\n", 0),
+        (FactQuery::Pip("/opt/v".into()), r#"[{"name": "six", "version": "1.16.0"}]"#, 0),
+        (FactQuery::Path("/etc/motd".into()), &format!("regular file|644|root|root|3\nsha256|{SHA_HI}\n"), 0),
+    ]);
+    (before, after)
+}
+
+#[test]
+fn converge_batches_installs_verifies_and_runs_handlers_once() {
+    let (before, after) = states();
+    let t = fake(before, after, vec![]);
+    let (rep, lines) = run(&t, &recipe(RECIPE), RunOptions::default());
+    let cmds = t.commands.lock().unwrap().clone();
+    let installs: Vec<&String> = cmds.iter().filter(|c| c.contains("apt-get") && c.contains("install")).collect();
+    assert_eq!(installs.len(), 1, "{cmds:#?}");
+    assert!(installs[0].ends_with("install --no-install-recommends tree jq"), "{}", installs[0]);
+    assert!(cmds.iter().any(|c| c.contains(" update")), "lists were missing: apt-get update first");
+    assert_eq!(rep.counts().changed, 5, "{lines:?}");
+    assert_eq!(rep.counts().failed, 0, "{:#?}", rep.resources);
+    assert_eq!(rep.handlers.len(), 1);
+    assert!(rep.resources[1].reason.contains("in one transaction with `apt.packages[tree]`"));
+    assert_eq!(lines[0], "Changed apt.packages[tree]");
+    assert_eq!(cmds.iter().filter(|c| c.contains("touch /tmp/h")).count(), 1);
+}
+
+#[test]
+fn a_no_op_run_is_one_round_trip() {
+    let (_, after) = states();
+    let t = fake(after.clone(), after, vec![]);
+    let (rep, _) = run(&t, &recipe(RECIPE), RunOptions::default());
+    assert_eq!(rep.counts().ok, 4);
+    assert_eq!(rep.round_trips, 1);
+    assert_eq!(t.commands.lock().unwrap().len(), 1);
+    assert!(rep.resources[3].reason.contains("has the expected content"), "{}", rep.resources[3].reason);
+    assert!(rep.handlers.is_empty());
+}
+
+#[test]
+fn check_mode_changes_nothing() {
+    let (before, after) = states();
+    let t = fake(before, after, vec![]);
+    let opts = RunOptions { check: true, ..Default::default() };
+    let (rep, _) = run(&t, &recipe(RECIPE), opts);
+    assert_eq!(t.commands.lock().unwrap().len(), 1, "only the fact batch");
+    assert_eq!(rep.counts().changed, 5, "4 resources + the handler would change");
+    assert!(rep.handlers[0].reason.starts_with("would run"));
+}
+
+#[test]
+fn a_failure_stops_the_run_unless_keep_going() {
+    let (before, after) = states();
+    let t = fake(before.clone(), after.clone(), vec![("pip install", "ERROR: no such package\n")]);
+    let (rep, _) = run(&t, &recipe(RECIPE), RunOptions::default());
+    let six = &rep.resources[2];
+    assert_eq!(six.status, Status::Failed);
+    assert!(six.reason.contains("exited 1: ERROR: no such package"), "{}", six.reason);
+    assert!(six.failure.as_ref().unwrap().command.contains("vmbuild-pip /opt/v python3 six==1.16.0"));
+    assert_eq!(rep.resources[3].status, Status::Skipped);
+    assert!(rep.recap().iter().any(|l| l.contains("not done (1)")));
+    assert_eq!(rep.handlers[0].status, Status::Skipped);
+
+    let t = fake(before, after, vec![("pip install", "boom\n")]);
+    let (rep, _) = run(&t, &recipe(RECIPE), RunOptions { keep_going: true, ..Default::default() });
+    assert_eq!(rep.resources[3].status, Status::Changed);
+}
+
+#[test]
+fn sudo_wraps_everything_for_a_non_root_login() {
+    let (before, after) = states();
+    let t = fake(before, after, vec![]);
+    run(&t, &recipe(RECIPE), RunOptions { sudo: true, ..Default::default() });
+    for c in t.commands.lock().unwrap().iter() {
+        assert!(c.starts_with("sudo -n -H -- "), "{c}");
+    }
+}

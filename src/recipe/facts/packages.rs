@@ -1,0 +1,181 @@
+//! Package facts: dpkg, apt list age, pip (JSON), npm (JSON), R.
+use std::collections::BTreeMap;
+
+use super::{FactError, FactQuery, Facts, failed};
+
+/// Installed packages: name → version.
+pub type Installed = BTreeMap<String, String>;
+
+/// Parse `dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Version}\n'`;
+/// only fully installed (`ii`/`hi`) packages count.
+pub fn parse_dpkg(text: &str) -> Result<Installed, String> {
+    let mut out = Installed::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 3 {
+            return Err(format!("unexpected dpkg-query line `{line}`"));
+        }
+        let status = f[1].trim();
+        if status.len() >= 2 && &status[1..2] == "i" {
+            // multi-arch packages are listed as name:arch only when ambiguous
+            let name = f[0].split(':').next().unwrap_or(f[0]);
+            out.insert(name.to_owned(), f[2].to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Age in seconds of the newest apt package list (`None`: no lists at all).
+pub fn parse_apt_lists(text: &str) -> Result<Option<i64>, String> {
+    let mut nums = text.split_whitespace().map(str::parse::<i64>);
+    let now = nums
+        .next()
+        .ok_or("no output")?
+        .map_err(|e| e.to_string())?;
+    match nums.next() {
+        Some(m) => Ok(Some(now - m.map_err(|e| e.to_string())?)),
+        None => Ok(None),
+    }
+}
+
+/// Parse `pip list --format=json`; `None` when the venv does not exist.
+pub fn parse_pip(text: &str) -> Result<Option<Installed>, String> {
+    if text.trim() == "absent" {
+        return Ok(None);
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        name: String,
+        version: String,
+    }
+    let list: Vec<Entry> = serde_json::from_str(text.trim()).map_err(|e| e.to_string())?;
+    Ok(Some(
+        list.into_iter()
+            .map(|e| (normalize_pip(&e.name), e.version))
+            .collect(),
+    ))
+}
+
+/// PEP 503 name normalisation (`Foo_Bar.baz` → `foo-bar-baz`).
+pub fn normalize_pip(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    for c in lower.chars() {
+        let c = if c == '_' || c == '.' { '-' } else { c };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parse `npm ls -g --json --depth=0`; `None` when npm is absent.
+pub fn parse_npm(text: &str) -> Result<Option<Installed>, String> {
+    if text.trim() == "absent" {
+        return Ok(None);
+    }
+    let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| e.to_string())?;
+    let mut out = Installed::new();
+    if let Some(deps) = v.get("dependencies").and_then(|d| d.as_object()) {
+        for (name, d) in deps {
+            let ver = d.get("version").and_then(|x| x.as_str()).unwrap_or("");
+            out.insert(name.clone(), ver.to_owned());
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Parse the R snippet (`Package\tVersion` lines); `None` when R is absent.
+pub fn parse_r(text: &str) -> Result<Option<Installed>, String> {
+    if text.trim() == "absent" {
+        return Ok(None);
+    }
+    let mut out = Installed::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (n, v) = line
+            .split_once('\t')
+            .ok_or_else(|| format!("unexpected R line `{line}`"))?;
+        out.insert(n.to_owned(), v.to_owned());
+    }
+    Ok(Some(out))
+}
+
+impl Facts {
+    fn parsed<T>(
+        &self,
+        q: FactQuery,
+        what: &str,
+        ok_rc: &[i32],
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, FactError> {
+        let out = self.raw(&q)?;
+        if !ok_rc.contains(&out.rc) {
+            return Err(failed(what, out));
+        }
+        parse(&out.stdout).map_err(|m| FactError::parse(what, m))
+    }
+
+    /// Installed Debian packages.
+    pub fn dpkg(&self) -> Result<Installed, FactError> {
+        self.parsed(FactQuery::Dpkg, "installed packages (dpkg-query)", &[0], parse_dpkg)
+    }
+
+    /// Age of the apt lists in seconds (`None` = never updated).
+    pub fn apt_lists_age(&self) -> Result<Option<i64>, FactError> {
+        self.parsed(FactQuery::AptLists, "apt list age", &[0], parse_apt_lists)
+    }
+
+    /// Packages in venv `venv` (`None` = no venv).
+    pub fn pip(&self, venv: &str) -> Result<Option<Installed>, FactError> {
+        let what = format!("pip packages in `{venv}`");
+        self.parsed(FactQuery::Pip(venv.to_owned()), &what, &[0], parse_pip)
+    }
+
+    /// Global npm packages (`None` = no npm).
+    pub fn npm(&self) -> Result<Option<Installed>, FactError> {
+        // npm ls exits 1 for peer-dependency problems yet prints valid JSON
+        self.parsed(FactQuery::Npm, "global npm packages", &[0, 1], parse_npm)
+    }
+
+    /// Installed R packages (`None` = no R).
+    pub fn r_packages(&self) -> Result<Option<Installed>, FactError> {
+        self.parsed(FactQuery::RPackages, "installed R packages", &[0], parse_r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/resources/facts");
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{FIX}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn dpkg_sample() {
+        let p = parse_dpkg(&fixture("dpkg-query.txt")).unwrap();
+        assert!(p.contains_key("coreutils"));
+        assert!(p.contains_key("libc6"), "multi-arch names are stripped of :arch");
+        assert!(!p.contains_key("removed-pkg"), "rc packages are not installed");
+    }
+
+    #[test]
+    fn pip_sample() {
+        let p = parse_pip(&fixture("pip-list.json")).unwrap().unwrap();
+        assert_eq!(p.get("six").map(String::as_str), Some("1.16.0"));
+        assert_eq!(parse_pip("absent\n").unwrap(), None);
+        assert_eq!(normalize_pip("Jupyter_Server.Terminals"), "jupyter-server-terminals");
+    }
+
+    #[test]
+    fn npm_and_r_samples() {
+        let n = parse_npm(&fixture("npm-ls.json")).unwrap().unwrap();
+        assert_eq!(n.get("configurable-http-proxy").map(String::as_str), Some("5.3.0"));
+        let r = parse_r("base\t4.2.2\nIRkernel\t1.3.2\n").unwrap().unwrap();
+        assert_eq!(r.get("IRkernel").map(String::as_str), Some("1.3.2"));
+        assert_eq!(parse_apt_lists("100\n40\n").unwrap(), Some(60));
+        assert_eq!(parse_apt_lists("100\n").unwrap(), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! The batched fact script: one `sh` program that runs every fact snippet and
+//! prints each one's stdout, stderr and exit status between marker lines
+//! carrying a per-run nonce (so file contents cannot forge a marker).
+use std::collections::HashMap;
+
+use super::{FactError, FactOutput, FactQuery, Facts};
+use crate::remote::escape::quote;
+
+/// The shell snippet answering `q`. Every user-supplied word is quoted.
+pub fn snippet(q: &FactQuery) -> String {
+    match q {
+        FactQuery::Path(p) => {
+            let p = quote(p);
+            format!(
+                "if [ -e {p} ] || [ -L {p} ]; then stat -c '%F|%a|%U|%G|%s' -- {p}; \
+                 if [ -L {p} ]; then printf 'link|%s\\n' \"$(readlink -- {p})\"; \
+                 elif [ -f {p} ]; then printf 'sha256|%s\\n' \"$(sha256sum < {p} | cut -d' ' -f1)\"; fi; \
+                 else echo absent; fi"
+            )
+        }
+        FactQuery::Content(p) => {
+            let p = quote(p);
+            format!("if [ -f {p} ]; then printf 'b64|'; base64 -w0 < {p}; else echo absent; fi")
+        }
+        FactQuery::Dpkg => {
+            "dpkg-query -W -f='${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'".to_owned()
+        }
+        FactQuery::AptLists => "date +%s; for f in /var/lib/apt/lists/*_Packages; do \
+             [ -e \"$f\" ] && stat -c %Y \"$f\"; done | sort -n | tail -1"
+            .to_owned(),
+        FactQuery::User(u) => {
+            let u = quote(u);
+            format!("getent passwd {u} && printf 'groups|%s\\n' \"$(id -Gn {u})\"")
+        }
+        FactQuery::Group(g) => format!("getent group {}", quote(g)),
+        FactQuery::Systemd(unit) => {
+            let u = quote(unit);
+            format!(
+                "printf 'pid1|%s\\n' \"$(cat /proc/1/comm)\"; \
+                 if command -v systemctl >/dev/null; then \
+                 printf 'enabled|%s\\n' \"$(systemctl --root=/ is-enabled {u} 2>/dev/null)\"; \
+                 if [ -d /run/systemd/system ]; then systemctl show -p LoadState,ActiveState,SubState {u}; fi; \
+                 else echo 'systemctl|absent'; fi"
+            )
+        }
+        FactQuery::Pip(venv) => {
+            let py = quote(&format!("{venv}/bin/python")).into_owned();
+            format!(
+                "if [ -x {py} ]; then {py} -m pip list --format=json --disable-pip-version-check; \
+                 else echo absent; fi"
+            )
+        }
+        FactQuery::Npm => "if command -v npm >/dev/null; then npm ls -g --json --depth=0 || true; \
+             else echo absent; fi"
+            .to_owned(),
+        FactQuery::RPackages => "if command -v Rscript >/dev/null; then Rscript -e \
+             'ip <- installed.packages()[, c(\"Package\", \"Version\"), drop = FALSE]; \
+             write.table(ip, row.names = FALSE, col.names = FALSE, quote = FALSE, sep = \"\\t\")'; \
+             else echo absent; fi"
+            .to_owned(),
+        FactQuery::Mount(p) => format!(
+            "findmnt -J -o TARGET,SOURCE,FSTYPE,OPTIONS --mountpoint {} || true",
+            quote(p)
+        ),
+        FactQuery::Sysctl(key) => {
+            let path = format!("/proc/sys/{}", key.replace('.', "/"));
+            format!("cat {}", quote(&path))
+        }
+        FactQuery::Hostname => "uname -n".to_owned(),
+        FactQuery::Locales => "locale -a 2>/dev/null || true".to_owned(),
+        FactQuery::Guard { command, user } => {
+            let run = match user {
+                Some(u) => format!("su -s /bin/sh -c {} {}", quote(command), quote(u)),
+                None => format!("sh -c {}", quote(command)),
+            };
+            format!("{run} >/dev/null 2>&1 </dev/null; echo $?")
+        }
+    }
+}
+
+/// One `sh` program that answers all `queries`, delimited with `nonce`.
+pub fn batch_script(queries: &[FactQuery], nonce: &str) -> String {
+    let mut s = String::from("export LC_ALL=C\nE=$(mktemp) || exit 97\n");
+    for (i, q) in queries.iter().enumerate() {
+        s.push_str(&format!(
+            "printf '%s\\n' '{nonce} {i} out'\n( {} ) 2>\"$E\"\nrc=$?\n\
+             printf '\\n%s\\n' '{nonce} {i} err'\ncat \"$E\"\n\
+             printf '\\n%s %d\\n' '{nonce} {i} rc' \"$rc\"\n",
+            snippet(q)
+        ));
+    }
+    s.push_str("rm -f \"$E\"\n");
+    s
+}
+
+/// Split the batch script's output back into one [`FactOutput`] per query.
+pub fn parse_batch(queries: &[FactQuery], nonce: &str, out: &str) -> Result<Facts, FactError> {
+    let mut map = HashMap::new();
+    let mut rest = out;
+    for (i, q) in queries.iter().enumerate() {
+        let start = format!("{nonce} {i} out\n");
+        let err = format!("\n{nonce} {i} err\n");
+        let rc = format!("\n{nonce} {i} rc ");
+        let bad = |what: &str| {
+            FactError::parse(
+                format!("{q:?}"),
+                format!("the fact script's output is cut short ({what} missing)"),
+            )
+        };
+        let a = rest.find(&start).ok_or_else(|| bad("start"))? + start.len();
+        let b = rest[a..].find(&err).ok_or_else(|| bad("stderr marker"))? + a;
+        let c = rest[b..].find(&rc).ok_or_else(|| bad("status marker"))? + b;
+        let line_end = rest[c + rc.len()..]
+            .find('\n')
+            .map_or(rest.len(), |e| e + c + rc.len());
+        let status = rest[c + rc.len()..line_end]
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| bad("status"))?;
+        map.insert(
+            q.clone(),
+            FactOutput {
+                stdout: rest[a..b].to_owned(),
+                stderr: rest[b + err.len()..c].to_owned(),
+                rc: status,
+            },
+        );
+        rest = &rest[line_end..];
+    }
+    Ok(Facts::new(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the real script with the machine's `sh` (no remote needed).
+    fn run_local(queries: &[FactQuery]) -> Facts {
+        let script = batch_script(queries, "N0NCE");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        parse_batch(queries, "N0NCE", &String::from_utf8_lossy(&out.stdout)).unwrap()
+    }
+
+    #[test]
+    fn sections_round_trip_through_a_real_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a b");
+        std::fs::write(&f, "x\nN0NCE 1 out\n").unwrap();
+        let p = f.to_str().unwrap().to_owned();
+        let qs = vec![
+            FactQuery::Content(p.clone()),
+            FactQuery::Path(p.clone()),
+            FactQuery::Path(format!("{p}-missing")),
+            FactQuery::Guard {
+                command: "echo hi >&2; exit 3".into(),
+                user: None,
+            },
+        ];
+        let facts = run_local(&qs);
+        let c = facts.raw(&qs[0]).unwrap();
+        assert!(c.stdout.starts_with("b64|"), "{c:?}");
+        let p = facts.raw(&qs[1]).unwrap();
+        assert!(p.stdout.starts_with("regular file|644|"), "{p:?}");
+        assert!(p.stdout.contains("sha256|"), "{p:?}");
+        assert_eq!(facts.raw(&qs[2]).unwrap().stdout, "absent\n");
+        assert_eq!(facts.raw(&qs[3]).unwrap().stdout, "3\n");
+    }
+
+    #[test]
+    fn truncated_output_is_an_error() {
+        let qs = vec![FactQuery::Hostname];
+        assert!(parse_batch(&qs, "N", "N 0 out\nhost\n").is_err());
+    }
+}

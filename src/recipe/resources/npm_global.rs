@@ -1,0 +1,90 @@
+//! `npm.global`: packages installed with `npm install -g`.
+use super::super::RecipeError;
+use super::super::facts::{FactError, FactQuery, Facts};
+use super::super::fields::Fields;
+use super::super::resource::{Change, CheckOptions, Plan, Resource};
+use super::apt_packages::list_short;
+use super::state_present;
+use crate::remote::RemoteCommand;
+
+/// Managed global npm packages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpmGlobal {
+    /// `name` or `name@version` (scoped names: `@scope/name@1`).
+    pub packages: Vec<String>,
+    /// Present or absent.
+    pub present: bool,
+}
+
+/// Split `name@version`, keeping a leading `@scope`.
+pub fn split_version(p: &str) -> (&str, Option<&str>) {
+    match p[1..].rfind('@') {
+        Some(i) => (&p[..=i], Some(&p[i + 2..])),
+        None => (p, None),
+    }
+}
+
+impl NpmGlobal {
+    /// From an `npm.global` table.
+    pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
+        let packages = f.str_list("packages")?;
+        if packages.is_empty() || packages.iter().any(String::is_empty) {
+            return Err(f.error("`packages` must list at least one package"));
+        }
+        Ok(NpmGlobal {
+            packages,
+            present: state_present(f)?,
+        })
+    }
+}
+
+impl Resource for NpmGlobal {
+    fn facts(&self, _: CheckOptions) -> Vec<FactQuery> {
+        vec![FactQuery::Npm]
+    }
+
+    fn check(&self, facts: &Facts, _: CheckOptions) -> Result<Plan, FactError> {
+        let have = facts.npm()?.unwrap_or_default();
+        let mut miss = Vec::new();
+        let mut ok = Vec::new();
+        for p in &self.packages {
+            let (name, ver) = split_version(p);
+            match (have.get(name), ver) {
+                (Some(v), Some(w)) if v == w => ok.push(format!("{name} {v}")),
+                (Some(v), None) => ok.push(format!("{name} {v}")),
+                _ => miss.push(p.clone()),
+            }
+        }
+        if !self.present {
+            let there: Vec<String> = self
+                .packages
+                .iter()
+                .map(|p| split_version(p).0.to_owned())
+                .filter(|n| have.contains_key(n))
+                .collect();
+            if there.is_empty() {
+                return Ok(Plan::ok("not installed globally".to_string()));
+            }
+            let cmd = RemoteCommand::new("npm").args(["uninstall", "-g"]).args(there.clone());
+            return Ok(Plan::from_changes(vec![Change::exec(format!("uninstall {}", there.join(" ")), cmd)], ""));
+        }
+        if miss.is_empty() {
+            return Ok(Plan::ok(format!("installed globally: {}", list_short(&ok))));
+        }
+        let cmd = RemoteCommand::new("npm").args(["install", "-g", "--no-fund", "--no-audit"]).args(miss.clone());
+        Ok(Plan::from_changes(vec![Change::exec(format!("npm install -g {}", miss.join(" ")), cmd)], ""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(split_version("configurable-http-proxy@5.3.0"), ("configurable-http-proxy", Some("5.3.0")));
+        assert_eq!(split_version("@scope/x@1"), ("@scope/x", Some("1")));
+        assert_eq!(split_version("@scope/x"), ("@scope/x", None));
+        assert_eq!(split_version("x"), ("x", None));
+    }
+}

@@ -1,1 +1,0 @@
-//! The debootstrap builder: a disk built natively, then booted by Packer (issue 2).

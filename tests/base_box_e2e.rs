@@ -1,0 +1,293 @@
+//! End to end: `vmbuild -p` with the debootstrap builder and real Packer, in a
+//! temp project with a lean config (4 GiB disk). One test, in order, so the
+//! expensive parts are shared:
+//! 1. a build interrupted (SIGINT) in the Packer phase exits 130 and leaves
+//!    nothing in builds/ and no packer/qemu behind;
+//! 2. the next run builds the box (reusing the base disk);
+//! 3. a third run is a cache hit; `--force --dry-run` would rebuild;
+//! 4. the box's disk boots under qemu and `vagrant` logs in over SSH with the
+//!    Vagrant insecure key and has passwordless sudo.
+//!
+//! The base disk and .deb cache live under /var/cache/vmbuild-test/base-box
+//! (keyed by content), so later CI runs skip debootstrap.
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const CACHE: &str = "/var/cache/vmbuild-test/base-box";
+
+/// Vagrant's well-known insecure private key (public: it ships with Vagrant).
+const VAGRANT_INSECURE_KEY: &str = "-----BEGIN RSA PRIVATE KEY-----
+MIIEogIBAAKCAQEA6NF8iallvQVp22WDkTkyrtvp9eWW6A8YVr+kz4TjGYe7gHzI
+w+niNltGEFHzD8+v1I2YJ6oXevct1YeS0o9HZyN1Q9qgCgzUFtdOKLv6IedplqoP
+kcmF0aYet2PkEDo3MlTBckFXPITAMzF8dJSIFo9D8HfdOV0IAdx4O7PtixWKn5y2
+hMNG0zQPyUecp4pzC6kivAIhyfHilFR61RGL+GPXQ2MWZWFYbAGjyiYJnAmCP3NO
+Td0jMZEnDkbUvxhMmBYSdETk1rRgm+R4LOzFUGaHqHDLKLX+FIPKcF96hrucXzcW
+yLbIbEgE98OHlnVYCzRdK8jlqm8tehUc9c9WhQIBIwKCAQEA4iqWPJXtzZA68mKd
+ELs4jJsdyky+ewdZeNds5tjcnHU5zUYE25K+ffJED9qUWICcLZDc81TGWjHyAqD1
+Bw7XpgUwFgeUJwUlzQurAv+/ySnxiwuaGJfhFM1CaQHzfXphgVml+fZUvnJUTvzf
+TK2Lg6EdbUE9TarUlBf/xPfuEhMSlIE5keb/Zz3/LUlRg8yDqz5w+QWVJ4utnKnK
+iqwZN0mwpwU7YSyJhlT4YV1F3n4YjLswM5wJs2oqm0jssQu/BT0tyEXNDYBLEF4A
+sClaWuSJ2kjq7KhrrYXzagqhnSei9ODYFShJu8UWVec3Ihb5ZXlzO6vdNQ1J9Xsf
+4m+2ywKBgQD6qFxx/Rv9CNN96l/4rb14HKirC2o/orApiHmHDsURs5rUKDx0f9iP
+cXN7S1uePXuJRK/5hsubaOCx3Owd2u9gD6Oq0CsMkE4CUSiJcYrMANtx54cGH7Rk
+EjFZxK8xAv1ldELEyxrFqkbE4BKd8QOt414qjvTGyAK+OLD3M2QdCQKBgQDtx8pN
+CAxR7yhHbIWT1AH66+XWN8bXq7l3RO/ukeaci98JfkbkxURZhtxV/HHuvUhnPLdX
+3TwygPBYZFNo4pzVEhzWoTtnEtrFueKxyc3+LjZpuo+mBlQ6ORtfgkr9gBVphXZG
+YEzkCD3lVdl8L4cw9BVpKrJCs1c5taGjDgdInQKBgHm/fVvv96bJxc9x1tffXAcj
+3OVdUN0UgXNCSaf/3A/phbeBQe9xS+3mpc4r6qvx+iy69mNBeNZ0xOitIjpjBo2+
+dBEjSBwLk5q5tJqHmy/jKMJL4n9ROlx93XS+njxgibTvU6Fp9w+NOFD/HvxB3Tcz
+6+jJF85D5BNAG3DBMKBjAoGBAOAxZvgsKN+JuENXsST7F89Tck2iTcQIT8g5rwWC
+P9Vt74yboe2kDT531w8+egz7nAmRBKNM751U/95P9t88EDacDI/Z2OwnuFQHCPDF
+llYOUI+SpLJ6/vURRbHSnnn8a/XG+nzedGH5JGqEJNQsz+xT2axM0/W/CRknmGaJ
+kda/AoGANWrLCz708y7VYgAtW2Uf1DPOIYMdvo6fxIB5i9ZfISgcJ/bbCUkFrhoH
++vq/5CIWxCPp0f85R4qxxQ5ihxJ0YDQT9Jpx4TMss4PSavPaBH3RXow5Ohe+bYoQ
+NE5OgEXk2wVfZczCZpigBKbKZHNYcelXtTt/nP3rsCuGcM4h53s=
+-----END RSA PRIVATE KEY-----
+";
+
+const CONFIG: &str = r#"name = "e2e-base"
+provider = "libvirt"
+
+[vm]
+cpus = 2
+memory_mb = 1024
+disk_gb = 4
+accelerator = "auto"
+
+[base]
+builder = "debootstrap"
+extra_packages = []
+"#;
+
+fn gated() -> bool {
+    if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
+        eprintln!("SKIPPED (set VMBUILD_E2E=1): builds a real base box as root (debootstrap, packer, qemu)");
+        return false;
+    }
+    // SAFETY: geteuid cannot fail.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "the debootstrap builder needs root");
+    true
+}
+
+/// Kills a child process (and its process group) when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Holds an exclusive lock so two runs of this test never share the cache.
+struct Lock(#[allow(dead_code)] std::fs::File);
+
+fn lock() -> Lock {
+    std::fs::create_dir_all(CACHE).unwrap();
+    let f = std::fs::File::create(Path::new(CACHE).join(".lock")).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on an open file descriptor we own.
+    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+    Lock(f)
+}
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("vmbuild-e2e-box-").tempdir().unwrap();
+    std::fs::write(dir.path().join("vmbuild.toml"), CONFIG).unwrap();
+    std::fs::create_dir_all(dir.path().join("builds")).unwrap();
+    std::fs::write(dir.path().join("builds/README.md"), "# builds\n").unwrap();
+    // share the content-keyed base-disk and .deb caches between runs
+    let work = dir.path().join(".vmbuild");
+    std::fs::create_dir_all(&work).unwrap();
+    for sub in ["base", "cache"] {
+        let target = Path::new(CACHE).join(sub);
+        std::fs::create_dir_all(&target).unwrap();
+        std::os::unix::fs::symlink(&target, work.join(sub)).unwrap();
+    }
+    dir
+}
+
+fn vmbuild(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vmbuild"));
+    c.args(args).current_dir(dir).stdin(Stdio::null());
+    c
+}
+
+/// Run to completion, echoing output; returns (exit code, stderr text).
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = vmbuild(dir, args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("--- vmbuild {args:?} ---\n{err}");
+    (out.status.code().unwrap_or(-1), err)
+}
+
+/// PIDs of processes other than us whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter_map(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            cmd.contains(needle).then_some((pid, cmd))
+        })
+        .collect()
+}
+
+fn interrupted_build_leaves_nothing(dir: &Path) {
+    let mut child = KillOnDrop(vmbuild(dir, &["-p"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap());
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[interrupted run] {line}");
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(1200);
+    loop {
+        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("packer never started its VM");
+        if line.contains("Waiting for SSH") || line.contains("Waiting 5s for boot") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(!processes_mentioning(&dir.display().to_string()).is_empty(), "packer/qemu should be running now");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(start.elapsed() < Duration::from_secs(180), "vmbuild did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status.code(), Some(130), "exit code after SIGINT");
+    std::thread::sleep(Duration::from_secs(2));
+    let left = processes_mentioning(&dir.display().to_string());
+    assert!(left.is_empty(), "processes left behind: {left:#?}");
+    let builds: Vec<String> = std::fs::read_dir(dir.join("builds"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(builds, ["README.md"], "builds/ after an interrupted run");
+}
+
+fn check_box(dir: &Path) -> PathBuf {
+    let box_path = dir.join("builds/e2e-base-libvirt.box");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap()).unwrap();
+    let size = std::fs::metadata(&box_path).unwrap().len();
+    assert_eq!(manifest["box_size"], size);
+    assert_eq!(manifest["builder"], "debootstrap");
+    assert_eq!(manifest["provider"], "libvirt");
+    assert_eq!(manifest["box_file"], "e2e-base-libvirt.box");
+    for tool in ["packer", "qemu-img", "debootstrap"] {
+        assert!(manifest["tools"][tool].as_str().is_some_and(|v| !v.is_empty() && v != "unknown"), "{tool}: {manifest}");
+    }
+    let sha = Command::new("sha256sum").arg(&box_path).output().unwrap();
+    let sha = String::from_utf8_lossy(&sha.stdout);
+    assert_eq!(manifest["box_sha256"].as_str().unwrap(), sha.split_whitespace().next().unwrap());
+    let list = Command::new("tar").arg("-tzf").arg(&box_path).output().unwrap();
+    let mut names: Vec<String> =
+        String::from_utf8_lossy(&list.stdout).lines().map(|l| l.trim_start_matches("./").to_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["Vagrantfile", "box.img", "metadata.json"]);
+    let meta = Command::new("tar").arg("-xzOf").arg(&box_path).arg("metadata.json").output().unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).unwrap();
+    assert_eq!(meta["format"], "qcow2");
+    assert_eq!(meta["provider"], "libvirt");
+    assert_eq!(meta["virtual_size"], 4);
+    box_path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn boot_and_log_in(box_path: &Path, scratch: &Path) {
+    let ok = Command::new("tar").arg("-xzf").arg(box_path).arg("-C").arg(scratch).arg("box.img").status().unwrap();
+    assert!(ok.success());
+    let key = scratch.join("vagrant_insecure_key");
+    std::fs::write(&key, VAGRANT_INSECURE_KEY).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let port = free_port();
+    let serial = scratch.join("serial.log");
+    let _qemu = KillOnDrop(
+        Command::new("qemu-system-x86_64")
+            .args(["-accel", "tcg", "-m", "1024", "-smp", "2", "-snapshot", "-display", "none", "-nodefaults"])
+            .arg("-drive")
+            .arg(format!("file={},if=virtio,format=qcow2", scratch.join("box.img").display()))
+            .args(["-netdev", &format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"), "-device", "virtio-net,netdev=n0"])
+            .arg("-serial")
+            .arg(format!("file:{}", serial.display()))
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let remote = "sudo -n true && echo SUDO-OK; systemctl is-system-running --wait || true; cat /etc/ssh/ssh_host_ed25519_key.pub";
+    loop {
+        let out = Command::new("ssh")
+            .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
+            .args(["-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"])
+            .arg("-i")
+            .arg(&key)
+            .args(["-p", &port.to_string(), "vagrant@127.0.0.1", remote])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() {
+            eprintln!("guest said:\n{stdout}");
+            assert!(stdout.contains("SUDO-OK"), "{stdout}");
+            assert!(stdout.contains("running") || stdout.contains("degraded"), "{stdout}");
+            assert!(stdout.contains("ssh-ed25519"), "host keys regenerated on first boot: {stdout}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(&serial).unwrap_or_default();
+            panic!("no SSH login within 10 min; last serial output:\n{}", &log[log.len().saturating_sub(3000)..]);
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn base_box_builds_caches_survives_ctrl_c_and_boots() {
+    if !gated() {
+        return;
+    }
+    let _lock = lock();
+    let proj = project();
+    let dir = proj.path();
+
+    interrupted_build_leaves_nothing(dir);
+
+    let (code, _) = run(dir, &["-p"]);
+    assert_eq!(code, 0, "build after the interrupted one");
+    let box_path = check_box(dir);
+    let manifest_before = std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap();
+
+    let (code, err) = run(dir, &["-p"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("up to date"), "second run should be a cache hit:\n{err}");
+    assert!(!err.contains("Running Packer"), "{err}");
+    assert_eq!(std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap(), manifest_before);
+
+    let (code, err) = run(dir, &["-p", "--force", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("--force: rebuilding") && err.contains("would run: CHECKPOINT_DISABLE=… packer build"), "{err}");
+
+    let scratch = tempfile::tempdir().unwrap();
+    boot_and_log_in(&box_path, scratch.path());
+}

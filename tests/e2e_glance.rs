@@ -1,0 +1,222 @@
+//! `vmbuild upload` against a real Keystone and Glance (Debian's packages) on
+//! loopback: direct upload, re-run, glance-direct import with an application
+//! credential, bad credentials, and Glance killed mid-transfer.
+//! Gated by `VMBUILD_E2E=1`; needs the packages of scripts/deps/openstack.txt.
+#[path = "support/openstack.rs"]
+mod openstack;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use openstack::OpenStack;
+
+/// A real qcow2 (Glance may inspect it) with `mib` MiB of patterned data.
+fn make_qcow2(path: &Path, mib: u64) {
+    let ok = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(path)
+        .arg(format!("{}M", mib + 16))
+        .status()
+        .expect("qemu-img")
+        .success();
+    assert!(ok, "qemu-img create");
+    // Several patterns, so the data is not one repeated block.
+    let step = (mib / 4).max(1);
+    for (i, pattern) in ["0x5a", "0xa5", "0x3c", "0xc3"].iter().enumerate() {
+        let off = i as u64 * step;
+        if off >= mib {
+            break;
+        }
+        let ok = Command::new("qemu-io")
+            .args(["-f", "qcow2", "-c"])
+            .arg(format!("write -q -P {pattern} {off}M {step}M"))
+            .arg(path)
+            .status()
+            .expect("qemu-io")
+            .success();
+        assert!(ok, "qemu-io write");
+    }
+}
+
+/// A work directory with a vmbuild.toml choosing the upload method.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new(method: &str) -> Work {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("vmbuild.toml"),
+            format!("[openstack]\nupload_method = \"{method}\"\n[openstack.properties]\nhw_scsi_model = \"virtio-scsi\"\n"),
+        )
+        .expect("write vmbuild.toml");
+        Work { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `vmbuild upload` here, with the stack's clouds.yaml.
+    fn upload_cmd(&self, os: &OpenStack, clouds: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vmbuild"));
+        cmd.current_dir(self.path())
+            .arg("upload")
+            .args(args)
+            .env("OS_CLIENT_CONFIG_FILE", clouds)
+            .env_remove("OS_CLOUD")
+            .env_remove("OS_AUTH_URL")
+            .env("HOME", self.path());
+        let _ = os;
+        cmd
+    }
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn upload(work: &Work, os: &OpenStack, args: &[&str]) -> Output {
+    work.upload_cmd(os, &os.clouds_yaml(), args).output().expect("run vmbuild")
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    format!("{:x}", md5::compute(data))
+}
+
+fn sha512_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha512::digest(data))
+}
+
+fn assert_stored(os: &OpenStack, id: &str, local: &Path) {
+    let data = std::fs::read(local).expect("read local image");
+    let img = os.image(id);
+    assert_eq!(img["status"], "active", "{img}");
+    assert_eq!(img["size"], data.len() as u64);
+    assert_eq!(img["checksum"], md5_hex(&data));
+    assert_eq!(img["os_hash_algo"], "sha512");
+    assert_eq!(img["os_hash_value"], sha512_hex(&data));
+    assert_eq!(img["disk_format"], "qcow2");
+    assert_eq!(img["container_format"], "bare");
+    assert_eq!(img["os_distro"], "debian");
+    assert_eq!(img["os_version"], "12");
+    assert_eq!(img["hw_disk_bus"], "virtio");
+    assert_eq!(img["hw_scsi_model"], "virtio-scsi");
+    assert_eq!(img["min_disk"], 20);
+    assert_eq!(img["min_ram"], 2048);
+    assert!(os.download(id) == data, "downloaded bytes differ from the local file");
+}
+
+#[test]
+fn upload_to_real_glance() {
+    if !openstack::e2e_enabled("real Keystone + Glance (Debian packages keystone, glance-api)") {
+        return;
+    }
+    let started = Instant::now();
+    let os = OpenStack::start("upload");
+    eprintln!("stack up in {:.1} s", started.elapsed().as_secs_f64());
+    let work = Work::new("upload");
+    let img = work.path().join("small.qcow2");
+    make_qcow2(&img, 8);
+    let img_arg = img.to_str().expect("utf-8 path");
+
+    // Direct upload, password auth.
+    let out = upload(&work, &os, &[img_arg, "--cloud", "test", "--name", "e2e-direct"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "upload failed: {stderr}");
+    assert!(!stderr.contains("secret"), "password leaked: {stderr}");
+    let id = text(&out.stdout).trim().to_owned();
+    assert_stored(&os, &id, &img);
+    assert_eq!(os.ids_named("e2e-direct"), vec![id.clone()]);
+
+    // A re-run changes nothing.
+    let out = upload(&work, &os, &[img_arg, "--cloud", "test", "--name", "e2e-direct"]);
+    assert!(out.status.success(), "re-run failed: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), id);
+    assert!(text(&out.stderr).contains("nothing to upload"), "{}", text(&out.stderr));
+    assert_eq!(os.ids_named("e2e-direct"), vec![id]);
+
+    // glance-direct import with an application credential (cloud from OS_CLOUD).
+    let import_work = Work::new("import");
+    let out = import_work
+        .upload_cmd(&os, &os.clouds_yaml(), &[img_arg, "--name", "e2e-import"])
+        .env("OS_CLOUD", "test-appcred")
+        .output()
+        .expect("run vmbuild");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "import failed: {stderr}");
+    assert!(stderr.contains("waiting for Glance to import"), "{stderr}");
+    let id = text(&out.stdout).trim().to_owned();
+    assert_stored(&os, &id, &img);
+
+    // Wrong password: exit 1, a clear message, the password masked.
+    let bad = work.path().join("bad-clouds.yaml");
+    let yaml = std::fs::read_to_string(os.clouds_yaml()).expect("clouds.yaml");
+    std::fs::write(&bad, yaml.replace("password: secret", "password: not-the-password")).expect("write");
+    let out = work
+        .upload_cmd(&os, &bad, &[img_arg, "--cloud", "test", "--name", "e2e-badpw"])
+        .output()
+        .expect("run vmbuild");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("HTTP 401") && stderr.contains("check the credentials"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"), "password leaked: {stderr}");
+    assert!(os.ids_named("e2e-badpw").is_empty());
+
+    killed_mid_transfer_leaves_nothing(&os, &work);
+    eprintln!("e2e_glance total {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Glance is SIGKILLed while the data streams in, then restarted: vmbuild
+/// exits 1, says what failed, and deletes the half-created image.
+fn killed_mid_transfer_leaves_nothing(os: &OpenStack, work: &Work) {
+    let big = work.path().join("big.qcow2");
+    make_qcow2(&big, 256);
+    let before = store_files(&os.image_store());
+    let mut child = work
+        .upload_cmd(os, &os.clouds_yaml(), &[big.to_str().expect("utf-8"), "--cloud", "test", "--name", "e2e-killed"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vmbuild");
+    // Kill Glance once a data file in its store holds a few MiB.
+    let killed = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Err(status);
+        }
+        if new_data_bytes(&os.image_store(), &before) > 4 << 20 {
+            os.kill_glance();
+            break Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(killed.is_ok(), "upload ended before Glance could be killed: {killed:?}");
+    os.start_glance();
+    let out = child.wait_with_output().expect("wait vmbuild");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("PUT http://127.0.0.1:"), "{stderr}");
+    assert!(stderr.contains("/file failed"), "{stderr}");
+    assert!(stderr.contains("was deleted"), "{stderr}");
+    assert!(os.ids_named("e2e-killed").is_empty(), "image left behind: {:?}", os.images());
+}
+
+fn store_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| Some(e.ok()?.path())).collect())
+        .unwrap_or_default()
+}
+
+/// The size of the largest file in `dir` that is not in `before`.
+fn new_data_bytes(dir: &Path, before: &[PathBuf]) -> u64 {
+    store_files(dir)
+        .iter()
+        .filter(|p| !before.contains(p))
+        .filter_map(|p| p.metadata().ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
+}

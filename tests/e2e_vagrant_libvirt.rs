@@ -1,0 +1,270 @@
+//! End to end: `vmbuild -u` with Vagrant's libvirt provider under software
+//! emulation, then `-c`. One test, in order (each step needs the previous):
+//! 1. `vmbuild -p` in a persistent scratch project makes (or reuses) the box;
+//! 2. libvirtd + virtlogd start inside a network namespace this test creates,
+//!    so libvirt's bridges, dnsmasq and the guest addresses stay in there;
+//! 3. `vmbuild -u` interrupted (SIGINT) while the domain boots exits 130 and
+//!    leaves no VM;
+//! 4. `vmbuild -u` brings the VM up, mounts the shared folder (9p, read-only)
+//!    and provisions it with a tiny recipe over SSH; a second run converges
+//!    with zero changes; the rendered Vagrantfile passes a full
+//!    `vagrant validate` (vagrant-libvirt cannot check 9p with `-p`);
+//! 5. `vmbuild -c` destroys the VM and removes the work files, keeping caches.
+//!
+//! libvirtd is machine-wide, so runs serialise on /tmp/vmbuild-libvirt.lock.
+//! The base disk cache is shared with base_box_e2e.rs (and its lock).
+mod support_libvirt {
+    include!("support/libvirt.rs");
+}
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use support_libvirt::{LibvirtNetns, domains, lock, run_logged, spawn_and_interrupt};
+
+const BASE_CACHE: &str = "/var/cache/vmbuild-test/base-box";
+const ROOT: &str = "/var/cache/vmbuild-test/vagrant-libvirt";
+
+/// The base-box test's lean config (same base-disk inputs: its cache hits),
+/// plus what `-u` needs.
+const CONFIG: &str = r#"name = "e2e-base"
+provider = "libvirt"
+
+[vm]
+cpus = 2
+memory_mb = 1024
+disk_gb = 4
+accelerator = "auto"
+
+[base]
+builder = "debootstrap"
+extra_packages = []
+
+[network]
+forward_http_port = 0
+"#;
+
+const RECIPE: &str = r#"[[resource]]
+name = "e2e marker"
+type = "file"
+path = "/etc/vmbuild-e2e"
+content = "provisioned by vmbuild -u\n"
+mode = "0644"
+"#;
+
+fn gated() -> bool {
+    if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
+        eprintln!(
+            "SKIPPED (set VMBUILD_E2E=1): boots a VM with vagrant-libvirt as root (libvirtd in a network namespace)"
+        );
+        return false;
+    }
+    // SAFETY: geteuid cannot fail.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "libvirtd and network namespaces need root"
+    );
+    true
+}
+
+/// The persistent scratch project: its builds/ keeps the box between runs.
+fn project() -> PathBuf {
+    let dir = Path::new(ROOT).join("project");
+    std::fs::create_dir_all(dir.join("builds")).unwrap();
+    std::fs::create_dir_all(dir.join("recipes")).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("vmbuild.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("recipes/10-e2e.toml"), RECIPE).unwrap();
+    std::fs::write(dir.join("data/hello.txt"), "hello from the host\n").unwrap();
+    let work = dir.join(".vmbuild");
+    std::fs::create_dir_all(&work).unwrap();
+    for sub in ["base", "cache"] {
+        let target = Path::new(BASE_CACHE).join(sub);
+        std::fs::create_dir_all(&target).unwrap();
+        if !work.join(sub).exists() {
+            std::os::unix::fs::symlink(&target, work.join(sub)).unwrap();
+        }
+    }
+    dir
+}
+
+fn vmbuild(dir: &Path, ns: Option<&str>, args: &[&str]) -> Command {
+    let bin = env!("CARGO_BIN_EXE_vmbuild");
+    let mut c = match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, bin]);
+            c
+        }
+        None => Command::new(bin),
+    };
+    c.args(args)
+        .current_dir(dir)
+        .env("VAGRANT_HOME", Path::new(ROOT).join("vagrant-home"))
+        .stdin(Stdio::null());
+    c
+}
+
+fn build_box(dir: &Path) {
+    let _base_lock = lock(&Path::new(BASE_CACHE).join(".lock"));
+    let t = Instant::now();
+    let (code, err) = run_logged(vmbuild(dir, None, &["-p"]), "vmbuild -p");
+    assert_eq!(code, 0, "vmbuild -p failed:\n{err}");
+    eprintln!(
+        "MEASURED vmbuild -p (box build or cache hit): {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(dir.join("builds/e2e-base-libvirt.box").is_file());
+}
+
+/// Our domain's name, from the prefix in the rendered Vagrantfile.
+fn our_domains() -> Vec<String> {
+    domains()
+        .into_iter()
+        .filter(|d| d.starts_with("vmbuild-") && d.ends_with("-e2e-base"))
+        .collect()
+}
+
+fn ssh_in_ns(ns: &str, dir: &Path, script: &str) -> String {
+    let vdir = dir.join(".vmbuild/vagrant");
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "vagrant", "ssh-config", "e2e-base"])
+        .env("VAGRANT_CWD", &vdir)
+        .env("VAGRANT_HOME", Path::new(ROOT).join("vagrant-home"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "vagrant ssh-config: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg =
+        vmbuild::tool::vagrant::ssh_config::parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let cfg = &cfg[0];
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "ssh", "-o", "StrictHostKeyChecking=no"])
+        .args([
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-i",
+        ])
+        .arg(&cfg.identity_files[0])
+        .args(["-p", &cfg.port.to_string()])
+        .arg(format!("{}@{}", cfg.user, cfg.host_name))
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ssh {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn vagrant_up_provision_and_clean_with_libvirt() {
+    if !gated() {
+        return;
+    }
+    let _libvirt_lock = lock(Path::new("/tmp/vmbuild-libvirt.lock"));
+    let dir = project();
+    build_box(&dir);
+    let ns = format!("vmbv-e2e-{}", std::process::id());
+    let libvirt = LibvirtNetns::start(&ns, &Path::new(ROOT).join("libvirt-run"));
+    let up_args = ["-u", "-d", "data", "-i", "192.168.56.10"];
+
+    // 3. Ctrl-C while the domain boots: exit 130, no VM left
+    let (code, err) = spawn_and_interrupt(vmbuild(&dir, Some(&ns), &up_args), "Starting domain");
+    assert_eq!(code, 130, "exit code after SIGINT:\n{err}");
+    assert!(
+        our_domains().is_empty(),
+        "VM left after Ctrl-C: {:?}",
+        our_domains()
+    );
+
+    // 4. up + provision, then a converging re-run
+    let t = Instant::now();
+    let (code, err) = run_logged(vmbuild(&dir, Some(&ns), &up_args), "vmbuild -u");
+    assert_eq!(code, 0, "vmbuild -u failed:\n{err}");
+    eprintln!(
+        "MEASURED vmbuild -u (vagrant up under TCG + provisioning): {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        err.contains("changed=1 failed=0"),
+        "first run changes the marker:\n{err}"
+    );
+    assert_eq!(our_domains().len(), 1);
+    assert_eq!(
+        ssh_in_ns(&ns, &dir, "cat /etc/vmbuild-e2e"),
+        "provisioned by vmbuild -u\n"
+    );
+    assert_eq!(
+        ssh_in_ns(&ns, &dir, "cat /srv/data/hello.txt"),
+        "hello from the host\n"
+    );
+    assert!(ssh_in_ns(&ns, &dir, "findmnt -no FSTYPE,OPTIONS /srv/data").starts_with("9p"));
+    let ro = ssh_in_ns(
+        &ns,
+        &dir,
+        "touch /srv/data/x 2>/dev/null && echo writable || echo read-only",
+    );
+    assert_eq!(ro, "read-only\n");
+
+    let t = Instant::now();
+    let (code, err) = run_logged(vmbuild(&dir, Some(&ns), &up_args), "vmbuild -u (again)");
+    assert_eq!(code, 0, "second vmbuild -u failed:\n{err}");
+    eprintln!(
+        "MEASURED vmbuild -u on a running VM: {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(err.contains("is up to date"), "box re-added:\n{err}");
+    assert!(
+        err.contains("changed=0 failed=0"),
+        "re-run must converge with zero changes:\n{err}"
+    );
+
+    let t = Instant::now();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns, "vagrant", "validate"])
+        .env("VAGRANT_CWD", dir.join(".vmbuild/vagrant"))
+        .env("VAGRANT_HOME", Path::new(ROOT).join("vagrant-home"))
+        .output()
+        .unwrap();
+    eprintln!(
+        "MEASURED vagrant validate (full, libvirt): {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        out.status.success(),
+        "vagrant validate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // 5. clean: VM gone, work files gone, caches and the box kept
+    let t = Instant::now();
+    let (code, err) = run_logged(vmbuild(&dir, Some(&ns), &["-c"]), "vmbuild -c");
+    assert_eq!(code, 0, "vmbuild -c failed:\n{err}");
+    eprintln!(
+        "MEASURED vmbuild -c (vagrant destroy -f): {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        our_domains().is_empty(),
+        "VM left after -c: {:?}",
+        our_domains()
+    );
+    assert!(!dir.join(".vmbuild/vagrant").exists());
+    assert!(dir.join(".vmbuild/base").exists() && dir.join(".vmbuild/cache").exists());
+    assert!(dir.join("builds/e2e-base-libvirt.box").is_file());
+    drop(libvirt);
+    assert!(
+        !support_libvirt::qemu_running_for("e2e-base"),
+        "qemu still running"
+    );
+}

@@ -1,0 +1,76 @@
+//! The installer builder's rendered files checked by the real tools:
+//! `packer validate` for both builders and `debconf-set-selections --checkonly`
+//! on the preseed. `prepare` runs for real (the "ISO" is a small local file).
+#[path = "support/installer_ctx.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{context, e2e_enabled};
+use vmbuild::stage::installer::prepare;
+
+fn fake_iso(dir: &Path) -> std::path::PathBuf {
+    let iso = dir.join("fake installer.iso");
+    std::fs::write(&iso, b"not really an ISO, but packer validate does not boot it").unwrap();
+    iso
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn validate(provider: &str, packer_type: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(
+        dir.path(),
+        &fake_iso(dir.path()),
+        provider,
+        "[proxy]\nhttp_proxy = \"http://proxy.invalid:3128\"\n",
+    );
+    let job = prepare(&ctx).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&job.template).unwrap()).unwrap();
+    assert_eq!(json["builders"][0]["type"], packer_type);
+
+    let t = std::time::Instant::now();
+    let out = run(Command::new("packer")
+        .arg("validate")
+        .arg(&job.template)
+        .current_dir(&job.work_dir));
+    eprintln!(
+        "packer validate ({packer_type}) took {:?}: {}",
+        t.elapsed(),
+        out.trim()
+    );
+
+    let preseed = job.work_dir.join("http/preseed.cfg");
+    run(Command::new("debconf-set-selections")
+        .arg("--checkonly")
+        .arg(&preseed));
+    let text = std::fs::read_to_string(&preseed).unwrap();
+    assert!(text.contains("d-i mirror/http/proxy string http://proxy.invalid:3128"));
+}
+
+#[test]
+fn qemu_template_validates_and_preseed_parses() {
+    if !e2e_enabled("runs packer validate and debconf-set-selections") {
+        return;
+    }
+    validate("qemu", "qemu");
+}
+
+#[test]
+fn virtualbox_template_validates_and_preseed_parses() {
+    if !e2e_enabled("runs packer validate and debconf-set-selections") {
+        return;
+    }
+    validate("virtualbox", "virtualbox-iso");
+}
