@@ -47,19 +47,19 @@ pub struct Args {
     #[arg(short = 'r')]
     pub reset: bool,
     /// Static IP of the VM's private network, or `dhcp`
-    #[arg(short = 'i', value_name = "IP|dhcp", value_parser = crate::config::check_ip)]
+    #[arg(short = 'i', value_name = "IP|dhcp", global = true, value_parser = crate::config::check_ip)]
     pub ip: Option<String>,
     /// Host directory shared at /srv/data, or `none` to copy bundled data in
-    #[arg(short = 'd', value_name = "DIR|none", value_parser = crate::config::check_data_dir)]
+    #[arg(short = 'd', value_name = "DIR|none", global = true, value_parser = crate::config::check_data_dir)]
     pub data_dir: Option<String>,
     /// Write the full log (all tool output) to this file
     #[arg(short = 'l', value_name = "LOGFILE", global = true)]
     pub log: Option<PathBuf>,
     /// Configuration file [default: ./vmbuild.toml if present]
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, env = "VMBUILD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Hypervisor provider [default: detected]
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, global = true)]
     pub provider: Option<ProviderArg>,
     /// Render everything into the work dir and print every command; run nothing
     #[arg(long, global = true)]

@@ -5,13 +5,17 @@
 //! under its final name. An interrupted download keeps its `.part` and the
 //! next attempt resumes it (HTTP `Range`; for `file://` by seeking). A
 //! checksum mismatch deletes the `.part` so the bad bytes are not resumed.
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+mod http;
+mod part;
+
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use part::PartFile;
 
 /// How long a connection may stall (connect, or no bytes arriving) before we give up.
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -75,6 +79,12 @@ pub enum DownloadError {
         actual: String,
         /// How many bytes were received.
         size: u64,
+    },
+    /// Another process is downloading the same file right now.
+    #[error("`{path}` is being downloaded by another process; try again when it has finished")]
+    Busy {
+        /// The partial file.
+        path: String,
     },
     /// The user interrupted us; the partial file is kept for resuming.
     #[error("download of {url} interrupted (the partial file is kept and resumed next time)")]
@@ -200,7 +210,7 @@ pub fn fetch(req: &Request<'_>, progress: Progress<'_>) -> Result<Fetched, Downl
     let resumed_from = sink.len;
     let transferred = match source {
         Source::File(path) => copy_file(req.url, &path, &mut sink, progress)?,
-        Source::Http(url) => copy_http(&url, req.proxy, &mut sink, progress)?,
+        Source::Http(url) => http::copy_http(&url, req.proxy, &mut sink, progress)?,
     };
     let actual = sink.finish()?;
     if actual != expected {
@@ -227,98 +237,6 @@ fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Download
     move |source| DownloadError::Io { what, path, source }
 }
 
-/// The `.part` file with a running hash of everything in it.
-struct PartFile {
-    file: File,
-    path: PathBuf,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl PartFile {
-    /// Open (or create) `path` and hash what it already holds.
-    fn open(path: &Path) -> Result<PartFile, DownloadError> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(io_err("opening", path))?;
-        let mut hasher = Sha256::new();
-        let len = io::copy(&mut file, &mut HashWriter(&mut hasher))
-            .map_err(io_err("reading partial download", path))?;
-        Ok(PartFile {
-            file,
-            path: path.to_owned(),
-            hasher,
-            len,
-        })
-    }
-
-    /// Throw away what is there (the source cannot continue from it).
-    fn restart(&mut self) -> Result<(), DownloadError> {
-        self.file
-            .set_len(0)
-            .map_err(io_err("truncating", &self.path))?;
-        self.hasher = Sha256::new();
-        self.len = 0;
-        Ok(())
-    }
-
-    /// Append everything `r` yields, reporting progress; stops on interruption.
-    fn append_from(
-        &mut self,
-        url: &str,
-        r: &mut dyn Read,
-        total: Option<u64>,
-        progress: Progress<'_>,
-    ) -> Result<u64, DownloadError> {
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut n_total = 0;
-        loop {
-            if crate::interrupt::requested() {
-                return Err(DownloadError::Interrupted {
-                    url: url.to_owned(),
-                });
-            }
-            let n = match r.read(&mut buf) {
-                Ok(0) => return Ok(n_total),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err("receiving", Path::new(url))(e)),
-            };
-            self.file
-                .write_all(&buf[..n])
-                .map_err(io_err("writing", &self.path))?;
-            self.hasher.update(&buf[..n]);
-            self.len += n as u64;
-            n_total += n as u64;
-            progress(self.len, total);
-        }
-    }
-
-    /// Flush to disk; the hex SHA-256 of the whole file.
-    fn finish(&mut self) -> Result<String, DownloadError> {
-        self.file
-            .sync_all()
-            .map_err(io_err("flushing", &self.path))?;
-        Ok(hex::encode(self.hasher.clone().finalize()))
-    }
-}
-
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl Write for HashWriter<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.update(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 fn copy_file(
     url: &str,
     path: &Path,
@@ -333,90 +251,6 @@ fn copy_file(
     f.seek(SeekFrom::Start(sink.len))
         .map_err(io_err("seeking in", path))?;
     sink.append_from(url, &mut f, Some(size), progress)
-}
-
-fn copy_http(
-    url: &str,
-    proxy: Option<&str>,
-    sink: &mut PartFile,
-    progress: Progress<'_>,
-) -> Result<u64, DownloadError> {
-    let http_err = |source| DownloadError::Http {
-        url: url.to_owned(),
-        source,
-    };
-    let mut builder = reqwest::blocking::Client::builder()
-        .connect_timeout(STALL_TIMEOUT)
-        .timeout(STALL_TIMEOUT);
-    if let Some(p) = proxy {
-        builder = builder.proxy(reqwest::Proxy::all(p).map_err(http_err)?);
-    }
-    let client = builder.build().map_err(http_err)?;
-    let mut get = client.get(url);
-    if sink.len > 0 {
-        get = get.header(reqwest::header::RANGE, format!("bytes={}-", sink.len));
-    }
-    let mut resp = get.send().map_err(http_err)?;
-    let status = resp.status().as_u16();
-    let total = match status {
-        206 => match content_range(&resp) {
-            Some((start, total)) if start == sink.len => total,
-            // a range we did not ask for: start over without Range
-            _ => {
-                sink.restart()?;
-                return copy_http(url, proxy, sink, progress);
-            }
-        },
-        200 => {
-            // the server ignored Range: it sends everything again
-            sink.restart()?;
-            resp.content_length()
-        }
-        416 if sink.len > 0 => {
-            // nothing past our end: either the .part is complete (the hash
-            // decides) or it is longer than the file (start over)
-            let total = content_range_total(&resp);
-            if total == Some(sink.len) {
-                return Ok(0);
-            }
-            sink.restart()?;
-            return copy_http(url, proxy, sink, progress);
-        }
-        _ => {
-            let mut body = String::new();
-            let _ = resp.by_ref().take(300).read_to_string(&mut body);
-            let body = body.trim();
-            return Err(DownloadError::Status {
-                url: url.to_owned(),
-                status,
-                body: if body.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {body}")
-                },
-            });
-        }
-    };
-    sink.append_from(url, &mut resp, total, progress)
-}
-
-/// `Content-Range: bytes START-END/TOTAL` → (START, TOTAL if known).
-fn content_range(resp: &reqwest::blocking::Response) -> Option<(u64, Option<u64>)> {
-    let v = resp
-        .headers()
-        .get(reqwest::header::CONTENT_RANGE)?
-        .to_str()
-        .ok()?;
-    parse_content_range(v)
-}
-
-fn content_range_total(resp: &reqwest::blocking::Response) -> Option<u64> {
-    let v = resp
-        .headers()
-        .get(reqwest::header::CONTENT_RANGE)?
-        .to_str()
-        .ok()?;
-    v.trim().strip_prefix("bytes */")?.parse().ok()
 }
 
 /// Parse `bytes START-END/TOTAL` (TOTAL may be `*`).

@@ -69,6 +69,8 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Config(_) | Error::Usage(_) => ExitCode::Usage,
+            Error::Cloud(e) if e.is_interrupted() => ExitCode::Interrupted,
+            Error::Cloud(e) if e.is_user_error() => ExitCode::Usage,
             Error::Recipe(e) if e.is_user_error() => ExitCode::Usage,
             Error::Process(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Interrupted => ExitCode::Interrupted,

@@ -96,7 +96,8 @@ pub fn write(path: &Path, m: &BoxManifest) -> std::io::Result<()> {
     text.push('\n');
     let mut f = crate::artifact::AtomicFile::create(path)?;
     f.file().write_all(text.as_bytes())?;
-    f.file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    f.file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     f.commit().map(|_| ())
 }
 
@@ -124,7 +125,10 @@ pub fn freshness(box_path: &Path, input_hash: &str) -> Freshness {
 }
 
 /// Names of inputs that differ between `old` and `new` (for the log).
-pub fn changed_inputs(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
+pub fn changed_inputs(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut names: Vec<String> = old
         .iter()
         .filter(|(k, v)| new.get(*k) != Some(v))
@@ -176,7 +180,10 @@ mod tests {
         std::fs::write(&b, b"12345").unwrap();
         write(&path_for(&b), &manifest("h", 5)).unwrap();
         assert_eq!(freshness(&b, "h"), Freshness::UpToDate);
-        assert_eq!(freshness(&b, "other"), Freshness::Stale("inputs changed".into()));
+        assert_eq!(
+            freshness(&b, "other"),
+            Freshness::Stale("inputs changed".into())
+        );
         std::fs::write(&b, b"1234").unwrap();
         assert!(matches!(freshness(&b, "h"), Freshness::Stale(r) if r.contains("size")));
         std::fs::write(path_for(&b), b"{not json").unwrap();
@@ -185,8 +192,10 @@ mod tests {
 
     #[test]
     fn changed_inputs_lists_added_removed_and_modified() {
-        let old: BTreeMap<_, _> = [("a".to_owned(), "1".to_owned()), ("b".into(), "2".into())].into();
-        let new: BTreeMap<_, _> = [("a".to_owned(), "9".to_owned()), ("c".into(), "3".into())].into();
+        let old: BTreeMap<_, _> =
+            [("a".to_owned(), "1".to_owned()), ("b".into(), "2".into())].into();
+        let new: BTreeMap<_, _> =
+            [("a".to_owned(), "9".to_owned()), ("c".into(), "3".into())].into();
         assert_eq!(changed_inputs(&old, &new), ["a", "b", "c"]);
     }
 }

@@ -15,7 +15,7 @@ pub fn run(args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
             "nothing to do: give at least one of -c, -r, -p, -u, -e (or a subcommand); see `vmbuild --help`".into(),
         ));
     }
-    let config = crate::config::resolve(args)?;
+    let config = crate::config::resolve_for_run(args, ui)?;
     let project_dir =
         std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
     let ctx = Context {

@@ -65,11 +65,17 @@ extra_packages = []
 
 fn gated() -> bool {
     if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
-        eprintln!("SKIPPED (set VMBUILD_E2E=1): builds a real base box as root (debootstrap, packer, qemu)");
+        eprintln!(
+            "SKIPPED (set VMBUILD_E2E=1): builds a real base box as root (debootstrap, packer, qemu)"
+        );
         return false;
     }
     // SAFETY: geteuid cannot fail.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "the debootstrap builder needs root");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "the debootstrap builder needs root"
+    );
     true
 }
 
@@ -96,7 +102,10 @@ fn lock() -> Lock {
 }
 
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("vmbuild-e2e-box-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("vmbuild-e2e-box-")
+        .tempdir()
+        .unwrap();
     std::fs::write(dir.path().join("vmbuild.toml"), CONFIG).unwrap();
     std::fs::create_dir_all(dir.path().join("builds")).unwrap();
     std::fs::write(dir.path().join("builds/README.md"), "# builds\n").unwrap();
@@ -142,7 +151,13 @@ fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
 }
 
 fn interrupted_build_leaves_nothing(dir: &Path) {
-    let mut child = KillOnDrop(vmbuild(dir, &["-p"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap());
+    let mut child = KillOnDrop(
+        vmbuild(dir, &["-p"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (tx, rx) = mpsc::channel();
     let stderr = child.0.stderr.take().unwrap();
     std::thread::spawn(move || {
@@ -153,13 +168,18 @@ fn interrupted_build_leaves_nothing(dir: &Path) {
     });
     let deadline = Instant::now() + Duration::from_secs(1200);
     loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("packer never started its VM");
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("packer never started its VM");
         if line.contains("Waiting for SSH") || line.contains("Waiting 5s for boot") {
             break;
         }
     }
     std::thread::sleep(Duration::from_secs(5));
-    assert!(!processes_mentioning(&dir.display().to_string()).is_empty(), "packer/qemu should be running now");
+    assert!(
+        !processes_mentioning(&dir.display().to_string()).is_empty(),
+        "packer/qemu should be running now"
+    );
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
     let start = Instant::now();
@@ -167,7 +187,10 @@ fn interrupted_build_leaves_nothing(dir: &Path) {
         if let Some(st) = child.0.try_wait().unwrap() {
             break st;
         }
-        assert!(start.elapsed() < Duration::from_secs(180), "vmbuild did not stop after SIGINT");
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "vmbuild did not stop after SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(status.code(), Some(130), "exit code after SIGINT");
@@ -183,25 +206,46 @@ fn interrupted_build_leaves_nothing(dir: &Path) {
 
 fn check_box(dir: &Path) -> PathBuf {
     let box_path = dir.join("builds/e2e-base-libvirt.box");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap(),
+    )
+    .unwrap();
     let size = std::fs::metadata(&box_path).unwrap().len();
     assert_eq!(manifest["box_size"], size);
     assert_eq!(manifest["builder"], "debootstrap");
     assert_eq!(manifest["provider"], "libvirt");
     assert_eq!(manifest["box_file"], "e2e-base-libvirt.box");
     for tool in ["packer", "qemu-img", "debootstrap"] {
-        assert!(manifest["tools"][tool].as_str().is_some_and(|v| !v.is_empty() && v != "unknown"), "{tool}: {manifest}");
+        assert!(
+            manifest["tools"][tool]
+                .as_str()
+                .is_some_and(|v| !v.is_empty() && v != "unknown"),
+            "{tool}: {manifest}"
+        );
     }
     let sha = Command::new("sha256sum").arg(&box_path).output().unwrap();
     let sha = String::from_utf8_lossy(&sha.stdout);
-    assert_eq!(manifest["box_sha256"].as_str().unwrap(), sha.split_whitespace().next().unwrap());
-    let list = Command::new("tar").arg("-tzf").arg(&box_path).output().unwrap();
-    let mut names: Vec<String> =
-        String::from_utf8_lossy(&list.stdout).lines().map(|l| l.trim_start_matches("./").to_owned()).collect();
+    assert_eq!(
+        manifest["box_sha256"].as_str().unwrap(),
+        sha.split_whitespace().next().unwrap()
+    );
+    let list = Command::new("tar")
+        .arg("-tzf")
+        .arg(&box_path)
+        .output()
+        .unwrap();
+    let mut names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| l.trim_start_matches("./").to_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["Vagrantfile", "box.img", "metadata.json"]);
-    let meta = Command::new("tar").arg("-xzOf").arg(&box_path).arg("metadata.json").output().unwrap();
+    let meta = Command::new("tar")
+        .arg("-xzOf")
+        .arg(&box_path)
+        .arg("metadata.json")
+        .output()
+        .unwrap();
     let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).unwrap();
     assert_eq!(meta["format"], "qcow2");
     assert_eq!(meta["provider"], "libvirt");
@@ -210,11 +254,22 @@ fn check_box(dir: &Path) -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn boot_and_log_in(box_path: &Path, scratch: &Path) {
-    let ok = Command::new("tar").arg("-xzf").arg(box_path).arg("-C").arg(scratch).arg("box.img").status().unwrap();
+    let ok = Command::new("tar")
+        .arg("-xzf")
+        .arg(box_path)
+        .arg("-C")
+        .arg(scratch)
+        .arg("box.img")
+        .status()
+        .unwrap();
     assert!(ok.success());
     let key = scratch.join("vagrant_insecure_key");
     std::fs::write(&key, VAGRANT_INSECURE_KEY).unwrap();
@@ -224,10 +279,29 @@ fn boot_and_log_in(box_path: &Path, scratch: &Path) {
     let serial = scratch.join("serial.log");
     let _qemu = KillOnDrop(
         Command::new("qemu-system-x86_64")
-            .args(["-accel", "tcg", "-m", "1024", "-smp", "2", "-snapshot", "-display", "none", "-nodefaults"])
+            .args([
+                "-accel",
+                "tcg",
+                "-m",
+                "1024",
+                "-smp",
+                "2",
+                "-snapshot",
+                "-display",
+                "none",
+                "-nodefaults",
+            ])
             .arg("-drive")
-            .arg(format!("file={},if=virtio,format=qcow2", scratch.join("box.img").display()))
-            .args(["-netdev", &format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"), "-device", "virtio-net,netdev=n0"])
+            .arg(format!(
+                "file={},if=virtio,format=qcow2",
+                scratch.join("box.img").display()
+            ))
+            .args([
+                "-netdev",
+                &format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"),
+                "-device",
+                "virtio-net,netdev=n0",
+            ])
             .arg("-serial")
             .arg(format!("file:{}", serial.display()))
             .stdin(Stdio::null())
@@ -238,8 +312,22 @@ fn boot_and_log_in(box_path: &Path, scratch: &Path) {
     let remote = "sudo -n true && echo SUDO-OK; systemctl is-system-running --wait || true; cat /etc/ssh/ssh_host_ed25519_key.pub";
     loop {
         let out = Command::new("ssh")
-            .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
-            .args(["-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+            ])
+            .args([
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "ConnectTimeout=10",
+                "-o",
+                "LogLevel=ERROR",
+            ])
             .arg("-i")
             .arg(&key)
             .args(["-p", &port.to_string(), "vagrant@127.0.0.1", remote])
@@ -250,13 +338,22 @@ fn boot_and_log_in(box_path: &Path, scratch: &Path) {
         if out.status.success() {
             eprintln!("guest said:\n{stdout}");
             assert!(stdout.contains("SUDO-OK"), "{stdout}");
-            assert!(stdout.contains("running") || stdout.contains("degraded"), "{stdout}");
-            assert!(stdout.contains("ssh-ed25519"), "host keys regenerated on first boot: {stdout}");
+            assert!(
+                stdout.contains("running") || stdout.contains("degraded"),
+                "{stdout}"
+            );
+            assert!(
+                stdout.contains("ssh-ed25519"),
+                "host keys regenerated on first boot: {stdout}"
+            );
             return;
         }
         if Instant::now() > deadline {
             let log = std::fs::read_to_string(&serial).unwrap_or_default();
-            panic!("no SSH login within 10 min; last serial output:\n{}", &log[log.len().saturating_sub(3000)..]);
+            panic!(
+                "no SSH login within 10 min; last serial output:\n{}",
+                &log[log.len().saturating_sub(3000)..]
+            );
         }
         std::thread::sleep(Duration::from_secs(5));
     }
@@ -280,13 +377,23 @@ fn base_box_builds_caches_survives_ctrl_c_and_boots() {
 
     let (code, err) = run(dir, &["-p"]);
     assert_eq!(code, 0);
-    assert!(err.contains("up to date"), "second run should be a cache hit:\n{err}");
+    assert!(
+        err.contains("up to date"),
+        "second run should be a cache hit:\n{err}"
+    );
     assert!(!err.contains("Running Packer"), "{err}");
-    assert_eq!(std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap(), manifest_before);
+    assert_eq!(
+        std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap(),
+        manifest_before
+    );
 
     let (code, err) = run(dir, &["-p", "--force", "--dry-run"]);
     assert_eq!(code, 0);
-    assert!(err.contains("--force: rebuilding") && err.contains("would run: CHECKPOINT_DISABLE=… packer build"), "{err}");
+    assert!(
+        err.contains("--force: rebuilding")
+            && err.contains("would run: CHECKPOINT_DISABLE=… packer build"),
+        "{err}"
+    );
 
     let scratch = tempfile::tempdir().unwrap();
     boot_and_log_in(&box_path, scratch.path());

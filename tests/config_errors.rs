@@ -30,7 +30,11 @@ fn assert_usage_error(out: &Output, expected: &str) {
 #[track_caller]
 fn fixture(name: &str, expected: &str) {
     let file = format!("{name}.toml");
-    let out = vmbuild(Path::new(FIXTURES), &["config", "show", "--config", &file], &[]);
+    let out = vmbuild(
+        Path::new(FIXTURES),
+        &["config", "show", "--config", &file],
+        &[],
+    );
     assert_usage_error(&out, expected);
 }
 
@@ -56,7 +60,9 @@ fn unknown_keys_suggest_the_nearest_valid_key() {
 fn unknown_keys_without_a_near_match_list_the_valid_keys() {
     fixture(
         "unknown_top_level",
-        &format!("unknown_top_level.toml:2:1: `colour`: unknown key; expected one of {TOP_LEVEL_KEYS}"),
+        &format!(
+            "unknown_top_level.toml:2:1: `colour`: unknown key; expected one of {TOP_LEVEL_KEYS}"
+        ),
     );
 }
 
@@ -128,7 +134,7 @@ fn choices_list_the_allowed_values_and_suggest() {
     );
     fixture(
         "export_format_unknown",
-        "export_format_unknown.toml:2:20: `export.formats[1]`: expected one of `box`, `ova`, `qcow2`, `vmdk`, found \"iso\"",
+        "export_format_unknown.toml:2:19: `export.formats[1]`: expected one of `box`, `ova`, `qcow2`, `vmdk`, found \"iso\"",
     );
 }
 
@@ -144,7 +150,7 @@ fn semantic_checks_point_at_the_value() {
     );
     fixture(
         "export_format_twice",
-        "export_format_twice.toml:2:30: `export.formats`: \"box\" is listed twice",
+        "export_format_twice.toml:2:28: `export.formats[2]`: \"box\" is listed twice",
     );
     fixture(
         "sha256_short",
@@ -168,7 +174,7 @@ fn semantic_checks_point_at_the_value() {
     );
     fixture(
         "admin_user_upper",
-        "admin_user_upper.toml:2:25: `hub.admin_users`: expected a user name (lower-case letters, digits, `_`, `-`; at most 32), found \"Teacher\"",
+        "admin_user_upper.toml:2:25: `hub.admin_users[1]`: expected a user name (lower-case letters, digits, `_`, `-`; at most 32), found \"Teacher\"",
     );
 }
 
@@ -201,7 +207,11 @@ fn bad_environment_variables_are_named() {
         "environment variable `VMBUILD_NETWORK__IP`: expected `dhcp` or a host IPv4 address such as `192.168.56.10` (not the network or broadcast address of its /24), found \"10.1.2.0\"",
     );
     assert_usage_error(
-        &vmbuild(dir, &show, &[("VMBUILD_EXPORT__FORMATS", "[\"box\", \"zip\"]")]),
+        &vmbuild(
+            dir,
+            &show,
+            &[("VMBUILD_EXPORT__FORMATS", "[\"box\", \"zip\"]")],
+        ),
         "environment variable `VMBUILD_EXPORT__FORMATS`: expected one of `box`, `ova`, `qcow2`, `vmdk`, found \"zip\"",
     );
 }

@@ -231,7 +231,11 @@ fn a_cache_hit_does_no_network() {
     get(&srv.url, &sha, &dest).unwrap();
     assert_eq!(srv.ranges.lock().unwrap().len(), 1);
     assert_eq!(get(&srv.url, &sha, &dest).unwrap(), Fetched::Cached);
-    assert_eq!(srv.ranges.lock().unwrap().len(), 1, "second fetch hit the server");
+    assert_eq!(
+        srv.ranges.lock().unwrap().len(),
+        1,
+        "second fetch hit the server"
+    );
     // not even a connection attempt: an unreachable URL is fine on a hit
     let dead = "http://127.0.0.1:9/file.iso";
     assert_eq!(get(dead, &sha, &dest).unwrap(), Fetched::Cached);
@@ -255,10 +259,7 @@ fn file_urls_download_and_resume() {
     let src = dir.path().join("source dir/in.iso");
     std::fs::create_dir_all(src.parent().unwrap()).unwrap();
     std::fs::write(&src, &body).unwrap();
-    let url = format!(
-        "file://{}",
-        src.display().to_string().replace(' ', "%20")
-    );
+    let url = format!("file://{}", src.display().to_string().replace(' ', "%20"));
     let dest = dir.path().join("x.iso");
     std::fs::write(part_path(&dest), &body[..10]).unwrap();
     let got = get(&url, &sha, &dest).unwrap();
@@ -275,4 +276,22 @@ fn file_urls_download_and_resume() {
     assert!(matches!(err, DownloadError::Mismatch { .. }), "{err}");
     assert!(!dir.path().join("y.iso").exists());
     assert!(!part_path(&dir.path().join("y.iso")).exists());
+}
+
+#[test]
+fn a_second_concurrent_download_is_refused() {
+    let (body, sha) = payload();
+    let srv = serve(body, Behaviour::default());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("x.iso");
+    // hold the lock as a running download would
+    let part = std::fs::File::create(part_path(&dest)).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock(2) on our own descriptor.
+    assert_eq!(unsafe { libc::flock(part.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let err = get(&srv.url, &sha, &dest).unwrap_err();
+    assert!(matches!(err, DownloadError::Busy { .. }), "{err}");
+    assert!(srv.ranges.lock().unwrap().is_empty());
+    drop(part);
+    get(&srv.url, &sha, &dest).unwrap();
 }

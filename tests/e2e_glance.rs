@@ -1,6 +1,7 @@
 //! `vmbuild upload` against a real Keystone and Glance (Debian's packages) on
 //! loopback: direct upload, re-run, glance-direct import with an application
-//! credential, bad credentials, and Glance killed mid-transfer.
+//! credential, bad credentials, Ctrl-C and Glance killed mid-transfer, and
+//! the `auto` method falling back to import when policy forbids uploads.
 //! Gated by `VMBUILD_E2E=1`; needs the packages of scripts/deps/openstack.txt.
 #[path = "support/openstack.rs"]
 mod openstack;
@@ -60,7 +61,7 @@ impl Work {
     }
 
     /// `vmbuild upload` here, with the stack's clouds.yaml.
-    fn upload_cmd(&self, os: &OpenStack, clouds: &Path, args: &[&str]) -> Command {
+    fn upload_cmd(&self, clouds: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vmbuild"));
         cmd.current_dir(self.path())
             .arg("upload")
@@ -69,7 +70,6 @@ impl Work {
             .env_remove("OS_CLOUD")
             .env_remove("OS_AUTH_URL")
             .env("HOME", self.path());
-        let _ = os;
         cmd
     }
 }
@@ -79,7 +79,9 @@ fn text(out: &[u8]) -> String {
 }
 
 fn upload(work: &Work, os: &OpenStack, args: &[&str]) -> Output {
-    work.upload_cmd(os, &os.clouds_yaml(), args).output().expect("run vmbuild")
+    work.upload_cmd(&os.clouds_yaml(), args)
+        .output()
+        .expect("run vmbuild")
 }
 
 fn md5_hex(data: &[u8]) -> String {
@@ -107,7 +109,10 @@ fn assert_stored(os: &OpenStack, id: &str, local: &Path) {
     assert_eq!(img["hw_scsi_model"], "virtio-scsi");
     assert_eq!(img["min_disk"], 20);
     assert_eq!(img["min_ram"], 2048);
-    assert!(os.download(id) == data, "downloaded bytes differ from the local file");
+    assert!(
+        os.download(id) == data,
+        "downloaded bytes differ from the local file"
+    );
 }
 
 #[test]
@@ -124,7 +129,11 @@ fn upload_to_real_glance() {
     let img_arg = img.to_str().expect("utf-8 path");
 
     // Direct upload, password auth.
-    let out = upload(&work, &os, &[img_arg, "--cloud", "test", "--name", "e2e-direct"]);
+    let out = upload(
+        &work,
+        &os,
+        &[img_arg, "--cloud", "test", "--name", "e2e-direct"],
+    );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "upload failed: {stderr}");
     assert!(!stderr.contains("secret"), "password leaked: {stderr}");
@@ -133,16 +142,24 @@ fn upload_to_real_glance() {
     assert_eq!(os.ids_named("e2e-direct"), vec![id.clone()]);
 
     // A re-run changes nothing.
-    let out = upload(&work, &os, &[img_arg, "--cloud", "test", "--name", "e2e-direct"]);
+    let out = upload(
+        &work,
+        &os,
+        &[img_arg, "--cloud", "test", "--name", "e2e-direct"],
+    );
     assert!(out.status.success(), "re-run failed: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), id);
-    assert!(text(&out.stderr).contains("nothing to upload"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nothing to upload"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(os.ids_named("e2e-direct"), vec![id]);
 
     // glance-direct import with an application credential (cloud from OS_CLOUD).
     let import_work = Work::new("import");
     let out = import_work
-        .upload_cmd(&os, &os.clouds_yaml(), &[img_arg, "--name", "e2e-import"])
+        .upload_cmd(&os.clouds_yaml(), &[img_arg, "--name", "e2e-import"])
         .env("OS_CLOUD", "test-appcred")
         .output()
         .expect("run vmbuild");
@@ -155,53 +172,161 @@ fn upload_to_real_glance() {
     // Wrong password: exit 1, a clear message, the password masked.
     let bad = work.path().join("bad-clouds.yaml");
     let yaml = std::fs::read_to_string(os.clouds_yaml()).expect("clouds.yaml");
-    std::fs::write(&bad, yaml.replace("password: secret", "password: not-the-password")).expect("write");
+    std::fs::write(
+        &bad,
+        yaml.replace("password: secret", "password: not-the-password"),
+    )
+    .expect("write");
     let out = work
-        .upload_cmd(&os, &bad, &[img_arg, "--cloud", "test", "--name", "e2e-badpw"])
+        .upload_cmd(&bad, &[img_arg, "--cloud", "test", "--name", "e2e-badpw"])
         .output()
         .expect("run vmbuild");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("HTTP 401") && stderr.contains("check the credentials"), "{stderr}");
-    assert!(!stderr.contains("not-the-password"), "password leaked: {stderr}");
+    assert!(
+        stderr.contains("HTTP 401") && stderr.contains("check the credentials"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-password"),
+        "password leaked: {stderr}"
+    );
     assert!(os.ids_named("e2e-badpw").is_empty());
 
-    killed_mid_transfer_leaves_nothing(&os, &work);
+    let big = work.path().join("big.qcow2");
+    make_qcow2(&big, 256);
+    interrupted_upload_is_cleaned_up(&os, &work, &big);
+    killed_mid_transfer_leaves_nothing(&os, &work, &big);
+    auto_falls_back_to_import_when_upload_is_forbidden(&os, &img);
     eprintln!("e2e_glance total {:.1} s", started.elapsed().as_secs_f64());
 }
 
-/// Glance is SIGKILLed while the data streams in, then restarted: vmbuild
-/// exits 1, says what failed, and deletes the half-created image.
-fn killed_mid_transfer_leaves_nothing(os: &OpenStack, work: &Work) {
-    let big = work.path().join("big.qcow2");
-    make_qcow2(&big, 256);
+/// Start uploading `image` as `name` and call `act` once Glance's store has
+/// a few MiB of it; then wait for vmbuild. Fails if the upload ends first.
+fn disturb_upload(
+    os: &OpenStack,
+    work: &Work,
+    image: &Path,
+    name: &str,
+    act: impl FnOnce(u32),
+) -> Output {
     let before = store_files(&os.image_store());
-    let mut child = work
-        .upload_cmd(os, &os.clouds_yaml(), &[big.to_str().expect("utf-8"), "--cloud", "test", "--name", "e2e-killed"])
+    let child = work
+        .upload_cmd(
+            &os.clouds_yaml(),
+            &[
+                image.to_str().expect("utf-8"),
+                "--cloud",
+                "test",
+                "--name",
+                name,
+            ],
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn vmbuild");
-    // Kill Glance once a data file in its store holds a few MiB.
-    let killed = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break Err(status);
+    let mut child = ChildGuard(Some(child));
+    loop {
+        let c = child.0.as_mut().expect("child");
+        if let Some(status) = c.try_wait().expect("try_wait") {
+            panic!("upload ended ({status}) before the test could disturb it");
         }
         if new_data_bytes(&os.image_store(), &before) > 4 << 20 {
-            os.kill_glance();
-            break Ok(());
+            act(c.id());
+            break;
         }
         std::thread::sleep(Duration::from_millis(2));
-    };
-    assert!(killed.is_ok(), "upload ended before Glance could be killed: {killed:?}");
-    os.start_glance();
-    let out = child.wait_with_output().expect("wait vmbuild");
+    }
+    child
+        .0
+        .take()
+        .expect("child")
+        .wait_with_output()
+        .expect("wait vmbuild")
+}
+
+/// Kills vmbuild if the test panics while it runs.
+struct ChildGuard(Option<std::process::Child>);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Ctrl-C mid-transfer: exit 130 and the half-created image deleted.
+fn interrupted_upload_is_cleaned_up(os: &OpenStack, work: &Work, big: &Path) {
+    let out = disturb_upload(os, work, big, "e2e-interrupted", |pid| {
+        let ok = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -INT");
+    });
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("was deleted"),
+        "{stderr}"
+    );
+    assert!(
+        os.ids_named("e2e-interrupted").is_empty(),
+        "image left behind: {:?}",
+        os.images()
+    );
+}
+
+/// Glance is SIGKILLed while the data streams in, then restarted: vmbuild
+/// exits 1, says what failed, and deletes the half-created image.
+fn killed_mid_transfer_leaves_nothing(os: &OpenStack, work: &Work, big: &Path) {
+    let out = disturb_upload(os, work, big, "e2e-killed", |_| {
+        os.kill_glance();
+        os.start_glance();
+    });
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("PUT http://127.0.0.1:"), "{stderr}");
     assert!(stderr.contains("/file failed"), "{stderr}");
     assert!(stderr.contains("was deleted"), "{stderr}");
-    assert!(os.ids_named("e2e-killed").is_empty(), "image left behind: {:?}", os.images());
+    assert!(
+        os.ids_named("e2e-killed").is_empty(),
+        "image left behind: {:?}",
+        os.images()
+    );
+}
+
+/// A cloud whose policy forbids direct uploads (`upload_image: "!"`; the
+/// stage call is governed by `modify_image`): `auto` switches to import.
+fn auto_falls_back_to_import_when_upload_is_forbidden(os: &OpenStack, img: &Path) {
+    std::fs::write(os.base.join("etc/policy.yaml"), "\"upload_image\": \"!\"\n")
+        .expect("policy.yaml");
+    os.kill_glance();
+    os.start_glance();
+    let work = Work::new("auto");
+    let out = upload(
+        &work,
+        os,
+        &[
+            img.to_str().expect("utf-8"),
+            "--cloud",
+            "test",
+            "--name",
+            "e2e-auto",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "auto upload failed: {stderr}");
+    assert!(
+        stderr.contains("direct upload refused (HTTP 403)"),
+        "{stderr}"
+    );
+    assert_stored(os, text(&out.stdout).trim(), img);
+    assert_eq!(os.ids_named("e2e-auto").len(), 1);
 }
 
 fn store_files(dir: &Path) -> Vec<PathBuf> {

@@ -21,7 +21,9 @@ fn ctrl_c_while_qemu_img_writes_leaves_nothing() {
     let t = std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
-            let started = listing(&watch).iter().any(|n| n.starts_with(".partial-x.vmdk"));
+            let started = listing(&watch)
+                .iter()
+                .any(|n| n.starts_with(".partial-x.vmdk"));
             if started {
                 std::thread::sleep(Duration::from_millis(200)); // let qemu-img get going
                 vmbuild::interrupt::request();

@@ -15,13 +15,23 @@ use vmbuild::export::{ExportRequest, Format, export_disk};
 const CHILD_ENV: &str = "VMBUILD_EXPORT_KILL_CHILD";
 
 fn request<'a>(img: &'a Path, out: &'a Path) -> ExportRequest<'a> {
-    ExportRequest { disk: img, out_dir: out, stem: "k", formats: &[Format::Ova], name: "k", cpus: 1, memory_mb: 512 }
+    ExportRequest {
+        disk: img,
+        out_dir: out,
+        stem: "k",
+        formats: &[Format::Ova],
+        name: "k",
+        cpus: 1,
+        memory_mb: 512,
+    }
 }
 
 /// The victim: runs only when re-executed by the test below.
 #[test]
 fn child_export() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let (img, out) = spec.split_once('\n').unwrap();
     let (r, ui) = runner();
     export_disk(&r, &ui, &request(Path::new(img), Path::new(out))).unwrap();
@@ -51,7 +61,10 @@ fn killed_export_leaves_only_partials_that_the_next_run_sweeps() {
             killed = true;
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "child finished before it could be killed: {names:?}");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "child finished before it could be killed: {names:?}"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     let status = child.wait().unwrap();
@@ -59,7 +72,10 @@ fn killed_export_leaves_only_partials_that_the_next_run_sweeps() {
     assert_eq!(status.signal(), Some(9));
 
     let left = listing(&out);
-    assert!(!left.is_empty() && left.iter().all(|n| n.starts_with(".partial-")), "{left:?}");
+    assert!(
+        !left.is_empty() && left.iter().all(|n| n.starts_with(".partial-")),
+        "{left:?}"
+    );
 
     let (r, ui) = runner();
     let arts = export_disk(&r, &ui, &request(&img, &out)).unwrap();

@@ -10,7 +10,10 @@ use vmbuild::ui::Ui;
 
 /// Run a system tool for inspection (tests may use std::process directly).
 pub fn sh(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}{}",
@@ -46,7 +49,18 @@ pub fn make_image(dir: &Path, virtual_mib: u64, random_mib: u64) -> PathBuf {
     let f = std::fs::OpenOptions::new().write(true).open(&raw).unwrap();
     f.set_len(virtual_mib * 1024 * 1024).unwrap();
     let img = dir.join("src.qcow2");
-    sh("qemu-img", &["convert", "-f", "raw", "-O", "qcow2", raw.to_str().unwrap(), img.to_str().unwrap()]);
+    sh(
+        "qemu-img",
+        &[
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "qcow2",
+            raw.to_str().unwrap(),
+            img.to_str().unwrap(),
+        ],
+    );
     std::fs::remove_file(&raw).unwrap();
     img
 }

@@ -12,7 +12,11 @@ use vmbuild::stage::installer::prepare;
 
 fn fake_iso(dir: &Path) -> std::path::PathBuf {
     let iso = dir.join("fake installer.iso");
-    std::fs::write(&iso, b"not really an ISO, but packer validate does not boot it").unwrap();
+    std::fs::write(
+        &iso,
+        b"not really an ISO, but packer validate does not boot it",
+    )
+    .unwrap();
     iso
 }
 
@@ -25,6 +29,42 @@ fn run(cmd: &mut Command) -> String {
     );
     assert!(out.status.success(), "{cmd:?} failed:\n{text}");
     text
+}
+
+/// debconf's system database is locked by every user (a parallel test, an
+/// apt run): give debconf-set-selections a database of its own.
+fn private_debconf(dir: &Path) -> std::path::PathBuf {
+    let d = dir.join("debconf");
+    std::fs::create_dir_all(&d).unwrap();
+    let rc = d.join("debconf.conf");
+    std::fs::write(
+        &rc,
+        format!(
+            "Config: configdb\nTemplates: templatedb\n\n\
+             Name: configdb\nDriver: File\nFilename: {0}/config.dat\n\n\
+             Name: templatedb\nDriver: File\nFilename: {0}/templates.dat\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    rc
+}
+
+#[test]
+fn debconf_check_rejects_a_broken_preseed() {
+    if !e2e_enabled("runs debconf-set-selections") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.cfg");
+    std::fs::write(&bad, "d-i mirror/suite\n").unwrap();
+    let out = Command::new("debconf-set-selections")
+        .env("DEBCONF_SYSTEMRC", private_debconf(dir.path()))
+        .arg("--checkonly")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the check itself must catch errors");
 }
 
 fn validate(provider: &str, packer_type: &str) {
@@ -53,6 +93,7 @@ fn validate(provider: &str, packer_type: &str) {
 
     let preseed = job.work_dir.join("http/preseed.cfg");
     run(Command::new("debconf-set-selections")
+        .env("DEBCONF_SYSTEMRC", private_debconf(dir.path()))
         .arg("--checkonly")
         .arg(&preseed));
     let text = std::fs::read_to_string(&preseed).unwrap();
@@ -73,4 +114,15 @@ fn virtualbox_template_validates_and_preseed_parses() {
         return;
     }
     validate("virtualbox", "virtualbox-iso");
+}
+
+#[test]
+fn the_preseeded_password_hash_is_vagrants_password() {
+    if !e2e_enabled("runs openssl passwd") {
+        return;
+    }
+    use vmbuild::template::preseed::VAGRANT_PASSWORD_CRYPTED;
+    let salt = VAGRANT_PASSWORD_CRYPTED.split('$').nth(2).unwrap();
+    let out = run(Command::new("openssl").args(["passwd", "-6", "-salt", salt, "vagrant"]));
+    assert_eq!(out.trim(), VAGRANT_PASSWORD_CRYPTED);
 }

@@ -14,7 +14,10 @@ use vmbuild::template::vagrantfile::{
     VagrantfileVars,
 };
 
-fn input(provider: VagrantProvider) -> VagrantfileInput {
+/// A shared-folder path with a space and a quote, as users have them.
+const SNAPSHOT_SHARE: &str = "/srv/course data/it's here";
+
+fn input(provider: VagrantProvider, share: &str) -> VagrantfileInput {
     VagrantfileInput {
         provider,
         machine: "jupyterhub-appliance".into(),
@@ -26,7 +29,7 @@ fn input(provider: VagrantProvider) -> VagrantfileInput {
         ip: Some("192.168.56.10".into()),
         forward_http_port: 8080,
         shared: Some(SharedFolder {
-            host_dir: "/srv/course data/it's here".into(),
+            host_dir: share.into(),
             mount_point: "/srv/data".into(),
             read_only: true,
             kind: match provider {
@@ -46,9 +49,9 @@ fn render(i: &VagrantfileInput) -> String {
 }
 
 /// (name, rendered text, whether `validate -p` can check it)
-fn variants() -> Vec<(&'static str, String, bool)> {
-    let vb = input(VagrantProvider::Virtualbox);
-    let lv = input(VagrantProvider::Libvirt);
+fn variants(share: &str) -> Vec<(&'static str, String, bool)> {
+    let vb = input(VagrantProvider::Virtualbox, share);
+    let lv = input(VagrantProvider::Libvirt, share);
     let mut lv_plain = lv.clone();
     lv_plain.ip = None;
     lv_plain.shared = None;
@@ -69,7 +72,7 @@ fn variants() -> Vec<(&'static str, String, bool)> {
 
 #[test]
 fn rendered_vagrantfiles_match_snapshots() {
-    for (name, text, _) in variants() {
+    for (name, text, _) in variants(SNAPSHOT_SHARE) {
         insta::assert_snapshot!(format!("vagrantfile_{name}"), text);
     }
 }
@@ -88,7 +91,10 @@ fn vagrant_validate_accepts_them() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
-    for (name, text, checkable) in variants() {
+    // Vagrant checks that the shared folder exists
+    let share = home.path().join("course data/it's here");
+    std::fs::create_dir_all(&share).unwrap();
+    for (name, text, checkable) in variants(&share.display().to_string()) {
         if !checkable {
             continue;
         }
@@ -119,12 +125,21 @@ fn vagrant_validate_rejects_a_broken_vagrantfile() {
     }
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let text = variants()[0].1.replace("m.vm.hostname", "m.vm.hostnam");
+    let share = home.path().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    let text = variants(&share.display().to_string())[0]
+        .1
+        .replace("m.vm.hostname", "m.vm.hostnam");
     std::fs::write(dir.path().join("Vagrantfile"), text).unwrap();
     let out = validate(dir.path(), home.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
         "a misspelt option must fail validation"
+    );
+    assert!(
+        stderr.contains("hostnam"),
+        "vagrant names the bad option: {stderr}"
     );
 }
 

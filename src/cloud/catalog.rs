@@ -64,14 +64,19 @@ impl Catalog {
             .filter(|s| s.service_type == service_type)
             .collect();
         if services.is_empty() {
-            let types: Vec<&str> = self.services.iter().map(|s| s.service_type.as_str()).collect();
+            let types: Vec<&str> = self
+                .services
+                .iter()
+                .map(|s| s.service_type.as_str())
+                .collect();
             return Err(CloudError::Catalog(format!(
                 "the service catalog has no `{service_type}` service (it has: {})",
                 types.join(", ")
             )));
         }
         let in_region = |e: &Endpoint| {
-            region.is_none_or(|r| e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r))
+            region
+                .is_none_or(|r| e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r))
         };
         let found = services
             .iter()
@@ -87,13 +92,18 @@ impl Catalog {
                         format!(
                             "{} in {}",
                             e.interface,
-                            e.region_id.as_deref().or(e.region.as_deref()).unwrap_or("no region")
+                            e.region_id
+                                .as_deref()
+                                .or(e.region.as_deref())
+                                .unwrap_or("no region")
                         )
                     })
                     .collect();
                 Err(CloudError::Catalog(format!(
                     "no `{service_type}` endpoint with interface `{interface}`{} (the catalog has: {}); set `interface` or `region_name` in clouds.yaml",
-                    region.map(|r| format!(" in region `{r}`")).unwrap_or_default(),
+                    region
+                        .map(|r| format!(" in region `{r}`"))
+                        .unwrap_or_default(),
                     have.join(", ")
                 )))
             }
@@ -131,18 +141,39 @@ mod tests {
     #[test]
     fn finds_image_endpoint_in_captured_catalog() {
         let c = sample();
-        assert_eq!(c.endpoint("image", "public", Some("RegionOne")).unwrap(), "http://127.0.0.1:19292");
-        assert_eq!(c.endpoint("image", "internal", None).unwrap(), "http://127.0.0.1:19292");
-        assert_eq!(c.endpoint("identity", "public", None).unwrap(), "http://127.0.0.1:15000/v3/");
+        assert_eq!(
+            c.endpoint("image", "public", Some("RegionOne")).unwrap(),
+            "http://127.0.0.1:19292"
+        );
+        assert_eq!(
+            c.endpoint("image", "internal", None).unwrap(),
+            "http://127.0.0.1:19292"
+        );
+        assert_eq!(
+            c.endpoint("identity", "public", None).unwrap(),
+            "http://127.0.0.1:15000/v3/"
+        );
     }
 
     #[test]
     fn missing_region_or_service_is_explained() {
         let c = sample();
-        let e = c.endpoint("image", "public", Some("Mars")).unwrap_err().to_string();
-        assert!(e.contains("region `Mars`") && e.contains("public in RegionOne"), "{e}");
-        let e = c.endpoint("compute", "public", None).unwrap_err().to_string();
-        assert!(e.contains("no `compute` service") && e.contains("image"), "{e}");
+        let e = c
+            .endpoint("image", "public", Some("Mars"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("region `Mars`") && e.contains("public in RegionOne"),
+            "{e}"
+        );
+        let e = c
+            .endpoint("compute", "public", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no `compute` service") && e.contains("image"),
+            "{e}"
+        );
     }
 
     #[test]

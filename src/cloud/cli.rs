@@ -2,7 +2,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::upload::{UploadOptions, upload_image};
+use super::options::UploadOptions;
+use super::upload::upload_image;
 use crate::cli::{Args, UploadArgs};
 use crate::error::Error;
 use crate::ui::Ui;
@@ -23,7 +24,10 @@ pub fn upload(u: &UploadArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
         }
     };
     if !image.is_file() {
-        return Err(Error::Usage(format!("image `{}` does not exist", image.display())));
+        return Err(Error::Usage(format!(
+            "image `{}` does not exist",
+            image.display()
+        )));
     }
     let opts = UploadOptions::from_config(&config, u.cloud.clone(), &image, u.name.clone())?;
     if args.dry_run {
@@ -47,11 +51,17 @@ fn newest_qcow2(dir: &Path) -> Result<Option<PathBuf>, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::Usage(format!("cannot list `{}`: {e}", dir.display()))),
+        Err(e) => {
+            return Err(Error::Usage(format!(
+                "cannot list `{}`: {e}",
+                dir.display()
+            )));
+        }
     };
     let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::Usage(format!("cannot list `{}`: {e}", dir.display())))?;
+        let entry =
+            entry.map_err(|e| Error::Usage(format!("cannot list `{}`: {e}", dir.display())))?;
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "qcow2") {
             let modified = entry

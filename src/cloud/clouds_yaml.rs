@@ -36,8 +36,12 @@ impl SearchPaths {
         }
         dirs.push(PathBuf::from("/etc/openstack"));
         SearchPaths {
-            clouds_override: env("OS_CLIENT_CONFIG_FILE").filter(|s| !s.is_empty()).map(PathBuf::from),
-            secure_override: env("OS_CLIENT_SECURE_FILE").filter(|s| !s.is_empty()).map(PathBuf::from),
+            clouds_override: env("OS_CLIENT_CONFIG_FILE")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+            secure_override: env("OS_CLIENT_SECURE_FILE")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
             dirs,
         }
     }
@@ -76,7 +80,10 @@ pub(crate) fn load_cloud_with(
     paths: &SearchPaths,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<CloudConfig, CloudError> {
-    let name = match name.map(str::to_owned).or_else(|| env("OS_CLOUD").filter(|s| !s.is_empty())) {
+    let name = match name
+        .map(str::to_owned)
+        .or_else(|| env("OS_CLOUD").filter(|s| !s.is_empty()))
+    {
         Some(n) => n,
         None if env("OS_AUTH_URL").is_some() => ENVVARS_CLOUD.to_owned(),
         None => {
@@ -111,7 +118,11 @@ pub(crate) fn load_cloud_with(
             let known: Vec<&str> = clouds.keys().map(String::as_str).collect();
             Err(CloudError::Credentials(format!(
                 "cloud `{name}` is not in {source} (it has: {})",
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
             )))
         }
     }
@@ -132,7 +143,12 @@ pub(crate) fn parse_clouds(path: &Path, text: &str) -> Result<Map<String, Value>
         path: path.to_owned(),
         message,
     };
-    let doc: Value = serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let doc: Value = serde_saphyr::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        bad(msg
+            .trim_start_matches("error: ")
+            .replace("<input>", &path.display().to_string()))
+    })?;
     match doc {
         Value::Object(mut top) => match top.remove("clouds") {
             Some(Value::Object(c)) => Ok(c),
@@ -170,12 +186,31 @@ const TOP_LEVEL: &[&str] = &[
 /// the top, as openstacksdk does.
 fn env_cloud(env: &dyn Fn(&str) -> Option<String>) -> Value {
     const KEYS: &[&str] = &[
-        "AUTH_URL", "USERNAME", "USER_ID", "PASSWORD", "PROJECT_NAME", "PROJECT_ID",
-        "TENANT_NAME", "TENANT_ID", "USER_DOMAIN_NAME", "USER_DOMAIN_ID",
-        "PROJECT_DOMAIN_NAME", "PROJECT_DOMAIN_ID", "DOMAIN_NAME", "DOMAIN_ID",
-        "DEFAULT_DOMAIN_NAME", "DEFAULT_DOMAIN_ID", "APPLICATION_CREDENTIAL_ID",
-        "APPLICATION_CREDENTIAL_NAME", "APPLICATION_CREDENTIAL_SECRET", "REGION_NAME",
-        "INTERFACE", "AUTH_TYPE", "CACERT", "IMAGE_ENDPOINT_OVERRIDE", "IDENTITY_API_VERSION",
+        "AUTH_URL",
+        "USERNAME",
+        "USER_ID",
+        "PASSWORD",
+        "PROJECT_NAME",
+        "PROJECT_ID",
+        "TENANT_NAME",
+        "TENANT_ID",
+        "USER_DOMAIN_NAME",
+        "USER_DOMAIN_ID",
+        "PROJECT_DOMAIN_NAME",
+        "PROJECT_DOMAIN_ID",
+        "DOMAIN_NAME",
+        "DOMAIN_ID",
+        "DEFAULT_DOMAIN_NAME",
+        "DEFAULT_DOMAIN_ID",
+        "APPLICATION_CREDENTIAL_ID",
+        "APPLICATION_CREDENTIAL_NAME",
+        "APPLICATION_CREDENTIAL_SECRET",
+        "REGION_NAME",
+        "INTERFACE",
+        "AUTH_TYPE",
+        "CACERT",
+        "IMAGE_ENDPOINT_OVERRIDE",
+        "IDENTITY_API_VERSION",
     ];
     let mut top = Map::new();
     let mut auth = Map::new();
@@ -198,156 +233,5 @@ fn env_cloud(env: &dyn Fn(&str) -> Option<String>) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use super::*;
-    use crate::cloud::config::{Auth, DomainRef, ProjectScope, UserRef};
-
-    fn fixtures() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openstack")
-    }
-
-    /// Search paths over the fixture tree: `cwd`, `user/openstack`, `etc/openstack`,
-    /// keeping only the directories named in `dirs`.
-    fn paths(dirs: &[&str]) -> SearchPaths {
-        let root = fixtures().join("lookup");
-        SearchPaths {
-            clouds_override: None,
-            secure_override: None,
-            dirs: dirs.iter().map(|d| root.join(d)).collect(),
-        }
-    }
-
-    fn load(name: Option<&str>, p: &SearchPaths, env: &[(&str, &str)]) -> Result<CloudConfig, CloudError> {
-        let map: HashMap<String, String> =
-            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        load_cloud_with(name, p, &|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn standard_search_order() {
-        let env: HashMap<&str, &str> = [("HOME", "/home/u")].into();
-        let p = SearchPaths::from_env(&|k| env.get(k).map(|v| (*v).to_owned()));
-        let c: Vec<String> = p.clouds_candidates().iter().map(|p| p.display().to_string()).collect();
-        assert_eq!(c[0], "./clouds.yaml");
-        assert_eq!(c[1], "./clouds.yml");
-        assert_eq!(c[3], "/home/u/.config/openstack/clouds.yaml");
-        assert_eq!(c[6], "/etc/openstack/clouds.yaml");
-        let env: HashMap<&str, &str> =
-            [("XDG_CONFIG_HOME", "/x"), ("OS_CLIENT_CONFIG_FILE", "/o/c.yaml")].into();
-        let p = SearchPaths::from_env(&|k| env.get(k).map(|v| (*v).to_owned()));
-        assert_eq!(p.clouds_candidates()[0], Path::new("/o/c.yaml"));
-        assert_eq!(p.clouds_candidates()[4], Path::new("/x/openstack/clouds.yaml"));
-        assert_eq!(p.secure_candidates()[0], Path::new("./secure.yaml"));
-    }
-
-    #[test]
-    fn first_file_wins_and_secure_yaml_is_merged() {
-        let c = load(Some("mycloud"), &paths(&["cwd", "user/openstack", "etc/openstack"]), &[]).unwrap();
-        assert_eq!(c.auth_url, "https://keystone.example.org:5000/v3");
-        assert_eq!(c.region_name.as_deref(), Some("RegionTwo"));
-        assert_eq!(c.interface, "internal");
-        assert!(c.source.ends_with("lookup/cwd/clouds.yaml"));
-        assert_eq!(
-            c.auth,
-            Auth::Password {
-                user: UserRef::Name { name: "alice".into(), domain: DomainRef::Name("Default".into()) },
-                password: crate::cloud::Secret::new("from-secure-yaml"),
-                scope: Some(ProjectScope::Name { name: "course".into(), domain: DomainRef::Id("default".into()) }),
-            }
-        );
-        // The user's file is not read when ./clouds.yaml exists.
-        let e = load(Some("usercloud"), &paths(&["cwd", "user/openstack"]), &[]).unwrap_err();
-        assert!(e.to_string().contains("cloud `usercloud` is not in"), "{e}");
-        assert!(e.to_string().contains("appcred, mycloud, numeric"), "{e}");
-    }
-
-    #[test]
-    fn falls_through_to_user_then_system_dir() {
-        let c = load(Some("usercloud"), &paths(&["missing", "user/openstack", "etc/openstack"]), &[]).unwrap();
-        assert_eq!(c.interface, "public");
-        assert!(c.verify);
-        let c = load(None, &paths(&["missing", "etc/openstack"]), &[("OS_CLOUD", "systemcloud")]).unwrap();
-        assert!(!c.verify);
-        let Auth::Password { scope, .. } = &c.auth else { panic!("{c:?}") };
-        assert_eq!(
-            scope,
-            &Some(ProjectScope::Name { name: "ops".into(), domain: DomainRef::Name("Default".into()) })
-        );
-    }
-
-    #[test]
-    fn os_client_config_file_comes_first() {
-        let mut p = paths(&["cwd"]);
-        p.clouds_override = Some(fixtures().join("lookup/override/my-clouds.yaml"));
-        let c = load(Some("overridden"), &p, &[]).unwrap();
-        assert_eq!(c.auth_url, "http://override.example:5000");
-    }
-
-    #[test]
-    fn application_credential_and_numeric_ids() {
-        let p = paths(&["cwd"]);
-        let c = load(Some("appcred"), &p, &[]).unwrap();
-        assert!(matches!(&c.auth, Auth::ApplicationCredential { id: Some(id), .. } if id == "4a9f"));
-        assert_eq!(c.secrets(), vec!["s3cret-app"]);
-        assert!(!format!("{c:?}").contains("s3cret-app"), "Debug must redact");
-        let c = load(Some("numeric"), &p, &[]).unwrap();
-        let Auth::Password { user, scope, .. } = &c.auth else { panic!() };
-        assert_eq!(user, &UserRef::Id("12345".into()));
-        assert_eq!(scope, &Some(ProjectScope::Id("678".into())));
-    }
-
-    #[test]
-    fn envvars_cloud() {
-        let env = [
-            ("OS_AUTH_URL", "http://env.example:5000/v3"),
-            ("OS_USERNAME", "erin"),
-            ("OS_PASSWORD", "pw-env"),
-            ("OS_PROJECT_NAME", "p"),
-            ("OS_USER_DOMAIN_NAME", "Default"),
-            ("OS_PROJECT_DOMAIN_NAME", "Default"),
-            ("OS_REGION_NAME", "R1"),
-            ("OS_INTERFACE", "public"),
-        ];
-        let c = load(None, &paths(&["cwd"]), &env).unwrap();
-        assert_eq!(c.name, ENVVARS_CLOUD);
-        assert_eq!(c.region_name.as_deref(), Some("R1"));
-        assert_eq!(c.secrets(), vec!["pw-env"]);
-        // A named cloud wins over OS_* variables.
-        let c = load(Some("appcred"), &paths(&["cwd"]), &env).unwrap();
-        assert_eq!(c.name, "appcred");
-    }
-
-    #[test]
-    fn nothing_named_is_a_clear_user_error() {
-        let e = load(None, &paths(&["cwd"]), &[]).unwrap_err();
-        assert!(e.is_user_error());
-        assert!(e.to_string().contains("OS_CLOUD"), "{e}");
-        let e = load(Some("x"), &paths(&["missing"]), &[]).unwrap_err();
-        assert!(e.to_string().contains("no clouds.yaml found"), "{e}");
-    }
-
-    #[test]
-    fn malformed_files_name_file_and_position() {
-        let bad = fixtures().join("bad");
-        let text = std::fs::read_to_string(bad.join("bad-indent.yaml")).unwrap();
-        let e = parse_clouds(&bad.join("bad-indent.yaml"), &text).unwrap_err().to_string();
-        assert!(e.contains("bad-indent.yaml") && e.contains('5'), "{e}");
-        let text = std::fs::read_to_string(bad.join("no-clouds.yaml")).unwrap();
-        let e = parse_clouds(Path::new("no-clouds.yaml"), &text).unwrap_err().to_string();
-        assert!(e.contains("no `clouds:` mapping"), "{e}");
-        let e = parse_clouds(Path::new("e.yaml"), "").unwrap_err().to_string();
-        assert!(e.contains("empty"), "{e}");
-    }
-
-    #[test]
-    fn unsupported_or_incomplete_auth_is_explained() {
-        let mut p = paths(&[]);
-        p.clouds_override = Some(fixtures().join("bad/unsupported.yaml"));
-        let e = load(Some("tokencloud"), &p, &[]).unwrap_err().to_string();
-        assert!(e.contains("auth_type `v3token` is not supported"), "{e}");
-        let e = load(Some("nodomain"), &p, &[]).unwrap_err().to_string();
-        assert!(e.contains("user_domain_name"), "{e}");
-    }
-}
+#[path = "clouds_yaml_tests.rs"]
+mod tests;

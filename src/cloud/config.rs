@@ -104,8 +104,8 @@ impl CloudConfig {
             None => &empty,
             Some(_) => return Err(err("`auth` is not a mapping".into())),
         };
-        let auth_url = text(auth, "auth_url")
-            .ok_or_else(|| err("`auth.auth_url` is missing".into()))?;
+        let auth_url =
+            text(auth, "auth_url").ok_or_else(|| err("`auth.auth_url` is missing".into()))?;
         let auth_type = text(top, "auth_type").unwrap_or_else(|| {
             if text(auth, "application_credential_secret").is_some() {
                 "v3applicationcredential".into()
@@ -216,8 +216,8 @@ fn password_auth(m: &Map<String, Value>) -> Result<Auth, String> {
 }
 
 fn app_cred_auth(m: &Map<String, Value>) -> Result<Auth, String> {
-    let secret =
-        text(m, "application_credential_secret").ok_or("`auth.application_credential_secret` is missing")?;
+    let secret = text(m, "application_credential_secret")
+        .ok_or("`auth.application_credential_secret` is missing")?;
     let id = text(m, "application_credential_id");
     let name = text(m, "application_credential_name");
     let user = user(m)?;

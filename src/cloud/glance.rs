@@ -99,9 +99,8 @@ impl Glance<'_> {
 
     /// Images called `name` (`GET /v2/images?name=`), first page only.
     pub(crate) fn find_by_name(&self, name: &str) -> Result<Vec<Image>, CloudError> {
-        let mut url = reqwest::Url::parse(&self.url("/v2/images")).map_err(|e| {
-            CloudError::Catalog(format!("bad image endpoint `{}`: {e}", self.root))
-        })?;
+        let mut url = reqwest::Url::parse(&self.url("/v2/images"))
+            .map_err(|e| CloudError::Catalog(format!("bad image endpoint `{}`: {e}", self.root)))?;
         url.query_pairs_mut().append_pair("name", name);
         let ans = self.http.send(
             Method::GET,
@@ -130,7 +129,12 @@ impl Glance<'_> {
 
     /// Stream `body` to `/v2/images/{id}/file` (direct upload) or
     /// `/v2/images/{id}/stage` (import step 1).
-    pub(crate) fn put_data(&self, id: &str, target: DataTarget, body: Body) -> Result<(), CloudError> {
+    pub(crate) fn put_data(
+        &self,
+        id: &str,
+        target: DataTarget,
+        body: Body,
+    ) -> Result<(), CloudError> {
         let path = match target {
             DataTarget::File => format!("/v2/images/{id}/file"),
             DataTarget::Stage => format!("/v2/images/{id}/stage"),
@@ -150,7 +154,12 @@ impl Glance<'_> {
     /// `POST /v2/images/{id}/import` with `method` (import step 2).
     pub(crate) fn import(&self, id: &str, method: &str) -> Result<(), CloudError> {
         let body = json!({"method": {"name": method}});
-        self.json_call(Method::POST, &format!("/v2/images/{id}/import"), Some(&body), false)?;
+        self.json_call(
+            Method::POST,
+            &format!("/v2/images/{id}/import"),
+            Some(&body),
+            false,
+        )?;
         Ok(())
     }
 }
@@ -168,7 +177,11 @@ pub(crate) enum DataTarget {
 pub(crate) fn parse_import_methods(v: &Value) -> Vec<String> {
     v.pointer("/import-methods/value")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|m| m.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -178,18 +191,20 @@ mod tests {
 
     #[test]
     fn import_methods_from_captured_answer() {
-        let v: Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/openstack/glance-info-import.json"))
-                .unwrap();
+        let v: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/openstack/glance-info-import.json"
+        ))
+        .unwrap();
         assert_eq!(parse_import_methods(&v), vec!["glance-direct"]);
         assert!(parse_import_methods(&json!({})).is_empty());
     }
 
     #[test]
     fn image_record_from_captured_answer() {
-        let v: Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/openstack/glance-image-queued.json"))
-                .unwrap();
+        let v: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/openstack/glance-image-queued.json"
+        ))
+        .unwrap();
         let img: Image = serde_json::from_value(v).unwrap();
         assert_eq!(img.status, "queued");
         assert_eq!(img.size, None);

@@ -2,8 +2,8 @@
 //! body excerpt; retries of idempotent requests on connection errors.
 use std::time::Duration;
 
+use reqwest::Method;
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
-use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::config::CloudConfig;
@@ -25,7 +25,6 @@ pub(crate) struct Http {
 /// A successful answer, read whole (only small JSON answers are read whole).
 #[derive(Debug)]
 pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
     pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) method: Method,
@@ -141,7 +140,9 @@ fn add_headers(mut rb: RequestBuilder, headers: &[(&str, &str)]) -> RequestBuild
 fn read_answer(method: Method, url: &str, resp: Response) -> Result<Answer, CloudError> {
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.bytes().map_err(|e| transport(&method, url, Some(&e)))?;
+    let body = resp
+        .bytes()
+        .map_err(|e| transport(&method, url, Some(&e)))?;
     if !status.is_success() {
         return Err(CloudError::Http {
             method: method.to_string(),
@@ -151,7 +152,6 @@ fn read_answer(method: Method, url: &str, resp: Response) -> Result<Answer, Clou
         });
     }
     Ok(Answer {
-        status,
         headers,
         body: body.to_vec(),
         method,

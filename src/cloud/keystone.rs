@@ -51,9 +51,12 @@ pub(crate) fn auth_body(auth: &Auth) -> Value {
         } => {
             let mut u = user_json(user);
             u["password"] = json!(password.expose());
-            let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": u}}}});
+            let mut body =
+                json!({"auth": {"identity": {"methods": ["password"], "password": {"user": u}}}});
             match scope {
-                Some(ProjectScope::Id(id)) => body["auth"]["scope"] = json!({"project": {"id": id}}),
+                Some(ProjectScope::Id(id)) => {
+                    body["auth"]["scope"] = json!({"project": {"id": id}})
+                }
                 Some(ProjectScope::Name { name, domain }) => {
                     body["auth"]["scope"] =
                         json!({"project": {"name": name, "domain": domain_json(domain)}});
@@ -89,11 +92,19 @@ pub(crate) fn authenticate(http: &Http, cloud: &CloudConfig) -> Result<Session, 
     let ans = http
         .send(Method::POST, &url, &[], Some(&auth_body(&cloud.auth)), true)
         .map_err(|e| match e {
-            CloudError::Http { status: 401, method, url, body } => CloudError::Http {
+            CloudError::Http {
+                status: 401,
+                method,
+                url,
+                body,
+            } => CloudError::Http {
                 method,
                 url,
                 status: 401,
-                body: format!("{body} (check the credentials of cloud `{}` in {})", cloud.name, cloud.source),
+                body: format!(
+                    "{body} (check the credentials of cloud `{}` in {})",
+                    cloud.name, cloud.source
+                ),
             },
             other => other,
         })?;
@@ -125,16 +136,28 @@ mod tests {
     #[test]
     fn token_url_with_and_without_version() {
         assert_eq!(token_url("http://k:5000"), "http://k:5000/v3/auth/tokens");
-        assert_eq!(token_url("http://k:5000/v3/"), "http://k:5000/v3/auth/tokens");
-        assert_eq!(token_url("https://k/identity"), "https://k/identity/v3/auth/tokens");
+        assert_eq!(
+            token_url("http://k:5000/v3/"),
+            "http://k:5000/v3/auth/tokens"
+        );
+        assert_eq!(
+            token_url("https://k/identity"),
+            "https://k/identity/v3/auth/tokens"
+        );
     }
 
     #[test]
     fn password_body_scoped_by_names() {
         let auth = Auth::Password {
-            user: UserRef::Name { name: "admin".into(), domain: DomainRef::Name("Default".into()) },
+            user: UserRef::Name {
+                name: "admin".into(),
+                domain: DomainRef::Name("Default".into()),
+            },
             password: Secret::new("pw"),
-            scope: Some(ProjectScope::Name { name: "p".into(), domain: DomainRef::Id("default".into()) }),
+            scope: Some(ProjectScope::Name {
+                name: "p".into(),
+                domain: DomainRef::Id("default".into()),
+            }),
         };
         assert_eq!(
             auth_body(&auth),

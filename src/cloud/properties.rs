@@ -26,9 +26,23 @@ pub struct ImageProperties {
 
 /// Attributes Glance sets itself; the API refuses them in a create request.
 const READ_ONLY: &[&str] = &[
-    "id", "name", "status", "checksum", "size", "virtual_size", "owner", "created_at",
-    "updated_at", "os_hash_algo", "os_hash_value", "file", "self", "schema", "locations",
-    "direct_url", "stores",
+    "id",
+    "name",
+    "status",
+    "checksum",
+    "size",
+    "virtual_size",
+    "owner",
+    "created_at",
+    "updated_at",
+    "os_hash_algo",
+    "os_hash_value",
+    "file",
+    "self",
+    "schema",
+    "locations",
+    "direct_url",
+    "stores",
 ];
 
 /// The Debian release number of a suite name (`os_version` wants numbers).
@@ -47,20 +61,24 @@ fn debian_version(suite: &str) -> String {
 /// The properties for an image built from `config`, in `disk_format`, with
 /// `openstack.properties` applied over the computed ones (an empty string
 /// removes a computed property).
-pub fn compute_properties(config: &Config, disk_format: &str) -> Result<ImageProperties, CloudError> {
+pub fn compute_properties(
+    config: &Config,
+    disk_format: &str,
+) -> Result<ImageProperties, CloudError> {
     let mut extra = BTreeMap::new();
     extra.insert("os_distro".to_owned(), "debian".to_owned());
     extra.insert("os_version".to_owned(), debian_version(&config.base.suite));
     extra.insert("hw_disk_bus".to_owned(), "virtio".to_owned());
-    let agent = config.base.extra_packages.iter().any(|p| p == "qemu-guest-agent");
+    let agent = config
+        .base
+        .extra_packages
+        .iter()
+        .any(|p| p == "qemu-guest-agent");
     extra.insert(
         "hw_qemu_guest_agent".to_owned(),
         if agent { "yes" } else { "no" }.to_owned(),
     );
-    extra.insert(
-        "architecture".to_owned(),
-        std::env::consts::ARCH.to_owned(),
-    );
+    extra.insert("architecture".to_owned(), std::env::consts::ARCH.to_owned());
     let mut p = ImageProperties {
         disk_format: disk_format.to_owned(),
         container_format: "bare".to_owned(),
@@ -74,10 +92,16 @@ pub fn compute_properties(config: &Config, disk_format: &str) -> Result<ImagePro
     Ok(p)
 }
 
-fn apply_override(p: &mut ImageProperties, key: &str, value: &toml::Value) -> Result<(), CloudError> {
+fn apply_override(
+    p: &mut ImageProperties,
+    key: &str,
+    value: &toml::Value,
+) -> Result<(), CloudError> {
     let bad = |why: &str| CloudError::Config(format!("`openstack.properties.{key}` {why}"));
     if READ_ONLY.contains(&key) {
-        return Err(bad("is set by Glance (or by `--name`/`openstack.image_name`) and cannot be given here"));
+        return Err(bad(
+            "is set by Glance (or by `--name`/`openstack.image_name`) and cannot be given here",
+        ));
     }
     let text = match value {
         toml::Value::String(s) => s.clone(),
@@ -213,7 +237,10 @@ mod tests {
 
     #[test]
     fn disk_format_from_magic_or_extension() {
-        assert_eq!(disk_format_of(b"QFI\xfb\0\0\0\x03", Path::new("x.img")), "qcow2");
+        assert_eq!(
+            disk_format_of(b"QFI\xfb\0\0\0\x03", Path::new("x.img")),
+            "qcow2"
+        );
         assert_eq!(disk_format_of(b"KDMV\x01", Path::new("x")), "vmdk");
         assert_eq!(disk_format_of(b"\0\0\0\0", Path::new("d.vdi")), "vdi");
         assert_eq!(disk_format_of(b"", Path::new("disk.raw")), "raw");

@@ -54,7 +54,13 @@ impl<'a> Checker<'a> {
     }
 
     /// Check `item` found at `path` (empty for the document root).
-    pub(crate) fn item(&mut self, path: &str, key_span: Option<Range<usize>>, item: &Item, shape: &Shape) {
+    pub(crate) fn item(
+        &mut self,
+        path: &str,
+        key_span: Option<Range<usize>>,
+        item: &Item,
+        shape: &Shape,
+    ) {
         match item {
             Item::None => {}
             Item::Value(v) => self.value(path, key_span, v, shape),
@@ -71,7 +77,8 @@ impl<'a> Checker<'a> {
     }
 
     fn table(&mut self, path: &str, span: Option<Range<usize>>, t: &Table, shape: &Shape) {
-        self.locations.insert(path.to_owned(), (self.locate)(span.clone()));
+        self.locations
+            .insert(path.to_owned(), (self.locate)(span.clone()));
         if !matches!(shape, Shape::Table(_) | Shape::OpenTable | Shape::Any) {
             let message = format!("expected {}, found a table", shape.expected());
             return self.fail(span, path, message);
@@ -119,7 +126,8 @@ impl<'a> Checker<'a> {
 
     fn value(&mut self, path: &str, key_span: Option<Range<usize>>, v: &Value, shape: &Shape) {
         let span = v.span().or(key_span.clone());
-        self.locations.insert(path.to_owned(), (self.locate)(span.clone()));
+        self.locations
+            .insert(path.to_owned(), (self.locate)(span.clone()));
         let problem = match (shape, v) {
             (Shape::Any, Value::InlineTable(t)) | (Shape::OpenTable, Value::InlineTable(t)) => {
                 self.inline_table(path, t, &Shape::OpenTable);
@@ -212,7 +220,7 @@ pub(crate) fn found(v: &Value) -> String {
     match v {
         Value::String(s) => quote(s.value()),
         Value::Integer(i) => i.value().to_string(),
-        Value::Float(f) => f.value().to_string(),
+        Value::Float(f) => format!("{:?}", f.value()),
         Value::Boolean(b) => b.value().to_string(),
         Value::Datetime(d) => format!("the date-time {}", d.value()),
         Value::Array(_) => "an array".into(),

@@ -2,7 +2,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{ConfigError, Resolved, env_vars, init, resolve_layers, secrets};
+use super::{Resolved, env_vars, init, resolve_layers, secrets};
 use crate::cli::{Args, ConfigAction};
 use crate::error::Error;
 use crate::ui::Ui;
@@ -13,7 +13,7 @@ pub fn run(action: &ConfigAction, args: &Args, ui: &Arc<Ui>) -> Result<(), Error
         ConfigAction::Show => {
             let resolved = resolve_layers(args, &env_vars())?;
             secrets::register(&resolved.config, ui);
-            print_stdout(&show(&resolved)?)
+            print_stdout(&show(&resolved))
         }
         ConfigAction::Init { path, force } => {
             init::write(path, *force)?;
@@ -26,17 +26,15 @@ pub fn run(action: &ConfigAction, args: &Args, ui: &Arc<Ui>) -> Result<(), Error
 
 /// The text of `config show`: a header naming the layers, then the effective
 /// config as TOML with secrets masked.
-pub fn show(resolved: &Resolved) -> Result<String, ConfigError> {
+pub fn show(resolved: &Resolved) -> String {
     let mut out = String::from("# Effective vmbuild configuration (secrets masked).\n");
     out.push_str("# Layers, lowest precedence first:\n");
     for layer in &resolved.layers {
         out.push_str(&format!("#   {layer}\n"));
     }
     out.push('\n');
-    let body = toml::to_string_pretty(&secrets::masked(&resolved.config))
-        .map_err(|e| ConfigError::Internal(e.to_string()))?;
-    out.push_str(&body);
-    Ok(out)
+    out.push_str(&secrets::masked(&resolved.config));
+    out
 }
 
 /// The JSON schema of `vmbuild.toml`.

@@ -14,7 +14,10 @@ pub(crate) fn item_to_toml(item: &Item) -> Option<toml::Value> {
         )),
         Item::ArrayOfTables(a) => Some(toml::Value::Array(
             a.iter()
-                .map(|t| item_to_toml(&Item::Table(t.clone())).unwrap_or(toml::Value::Table(toml::Table::new())))
+                .map(|t| {
+                    item_to_toml(&Item::Table(t.clone()))
+                        .unwrap_or(toml::Value::Table(toml::Table::new()))
+                })
                 .collect(),
         )),
     }
@@ -80,12 +83,20 @@ mod tests {
     #[test]
     fn set_path_creates_tables_and_merge_keeps_siblings() {
         let mut base: toml::Table = "[vm]\ncpus = 2\nmemory_mb = 2048".parse().expect("toml");
-        set_path(&mut base, &["vm".into(), "cpus".into()], toml::Value::Integer(4));
-        set_path(&mut base, &["hub".into(), "x".into()], toml::Value::Boolean(true));
+        set_path(
+            &mut base,
+            &["vm".into(), "cpus".into()],
+            toml::Value::Integer(4),
+        );
+        set_path(
+            &mut base,
+            &["hub".into(), "x".into()],
+            toml::Value::Boolean(true),
+        );
         merge(&mut base, "[vm]\nmemory_mb = 4096".parse().expect("toml"));
         assert_eq!(
             toml::to_string(&base).expect("ser"),
-            "[vm]\ncpus = 4\nmemory_mb = 4096\n\n[hub]\nx = true\n"
+            "[hub]\nx = true\n\n[vm]\ncpus = 4\nmemory_mb = 4096\n"
         );
     }
 }

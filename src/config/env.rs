@@ -12,8 +12,9 @@
 //! error naming the variable.
 //!
 //! Variables whose first key is not a top-level config key are not config
-//! (e.g. `VMBUILD_E2E`, `VMBUILD_CONFIG`) and are ignored, unless they contain
-//! `__`, which only config variables do: those are rejected as misspelled.
+//! and are ignored (`VMBUILD_E2E` for tests; `VMBUILD_CONFIG` is `--config`'s
+//! variable), unless they contain `__`, which only config variables do: those
+//! are rejected as misspelled, with a suggestion.
 use super::check::{Checker, did_you_mean};
 use super::convert::{set_path, value_to_toml};
 use super::error::{ConfigError, Origin};
@@ -138,7 +139,7 @@ mod tests {
         .expect("ok");
         assert_eq!(
             toml::to_string(&t).expect("ser"),
-            "[vm]\ncpus = 4\n\n[shared_data]\nhost_dir = \"none\"\n\n[export]\nformats = [\"qcow2\"]\n\n[hub]\nadmin_password = \"1234567890\"\n\n[hub.authenticator_settings]\nclient_id = \"abc\"\n"
+            "[export]\nformats = [\"qcow2\"]\n\n[hub]\nadmin_password = \"1234567890\"\n\n[hub.authenticator_settings]\nclient_id = \"abc\"\n\n[shared_data]\nhost_dir = \"none\"\n\n[vm]\ncpus = 4\n"
         );
     }
 

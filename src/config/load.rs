@@ -63,9 +63,8 @@ impl Layers {
             span: at(e.span().map_or(0, |s| s.start)),
             message: e.message().trim_end().to_owned(),
         })?;
-        let locate = |span: Option<std::ops::Range<usize>>| {
-            Origin::File(at(span.map_or(0, |s| s.start)))
-        };
+        let locate =
+            |span: Option<std::ops::Range<usize>>| Origin::File(at(span.map_or(0, |s| s.start)));
         let mut checker = Checker::new(&locate);
         checker.item("", None, doc.as_item(), root());
         let locations = checker.finish()?;
@@ -178,6 +177,22 @@ mod tests {
         assert_eq!(
             err("[vm]\ncpus = 2\ncpus = 3\n"),
             "v.toml:3:1: invalid TOML: duplicate key"
+        );
+    }
+
+    #[test]
+    fn crlf_and_byte_order_mark_keep_columns_right() {
+        assert_eq!(
+            err("\u{feff}[vm]\r\nhostname = \"a b\"\r\n"),
+            "v.toml:2:12: `vm.hostname`: expected a host name (letters, digits and `-`, at most 63 characters), found \"a b\""
+        );
+    }
+
+    #[test]
+    fn floats_are_shown_as_floats() {
+        assert_eq!(
+            err("vm.cpus = 2.0\n"),
+            "v.toml:1:11: `vm.cpus`: expected an integer from 1 to 256, found 2.0"
         );
     }
 

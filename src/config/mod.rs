@@ -14,6 +14,7 @@ mod error;
 pub mod init;
 mod load;
 mod overrides;
+mod patterns;
 mod schema;
 pub mod secrets;
 mod types;
@@ -21,9 +22,7 @@ mod validate;
 
 pub use error::{ConfigError, Origin};
 pub use load::{Resolved, config_path, load, parse_str};
-pub use overrides::{
-    check_data_dir, check_ip, env_vars, resolve, resolve_for_run, resolve_layers,
-};
+pub use overrides::{check_data_dir, check_ip, env_vars, resolve, resolve_for_run, resolve_layers};
 pub use types::*;
 
 /// The embedded default configuration: a bare `vmbuild -pue` builds this.

@@ -39,15 +39,19 @@ pub fn resolve_layers(args: &Args, env: &[(String, String)]) -> Result<Resolved,
     layers.env(env)?;
     if let Some(p) = args.provider {
         let value = super::ProviderChoice::from(p);
-        let name = toml::Value::try_from(value)
-            .map_err(|e| ConfigError::Internal(e.to_string()))?;
+        let name =
+            toml::Value::try_from(value).map_err(|e| ConfigError::Internal(e.to_string()))?;
         layers.flag(&["provider"], name, "--provider");
     }
     if let Some(ip) = &args.ip {
         layers.flag(&["network", "ip"], toml::Value::String(ip.clone()), "-i");
     }
     if let Some(d) = &args.data_dir {
-        layers.flag(&["shared_data", "host_dir"], toml::Value::String(d.clone()), "-d");
+        layers.flag(
+            &["shared_data", "host_dir"],
+            toml::Value::String(d.clone()),
+            "-d",
+        );
     }
     layers.finish()
 }
@@ -57,17 +61,79 @@ pub fn check_data_dir(value: &str) -> Result<String, String> {
     if value == "none" || Path::new(value).is_dir() {
         Ok(value.to_owned())
     } else if Path::new(value).exists() {
-        Err(format!("`{value}` is not a directory; expected a directory or `none`"))
+        Err(format!(
+            "`{value}` is not a directory; expected a directory or `none`"
+        ))
     } else {
-        Err(format!("directory `{value}` does not exist; expected a directory or `none`"))
+        Err(format!(
+            "directory `{value}` does not exist; expected a directory or `none`"
+        ))
     }
 }
 
 /// Check a `-i` value: `dhcp` or a host IPv4 address.
 pub fn check_ip(value: &str) -> Result<String, String> {
-    if super::validate::ip_ok(value) {
+    if super::patterns::ip_ok(value) {
         Ok(value.to_owned())
     } else {
-        Err(super::validate::ip_message(value))
+        Err(super::patterns::ip_message(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::Origin;
+
+    fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn precedence_is_default_file_env_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("v.toml");
+        let text = "[vm]\ncpus = 3\nmemory_mb = 4096\n[network]\nip = \"10.0.0.5\"\n";
+        std::fs::write(&file, text).expect("write");
+        let file_arg = file.to_str().expect("utf-8");
+        let args = Args::try_parse_from(["vmbuild", "-u", "--config", file_arg, "-i", "10.0.0.7"])
+            .expect("args");
+        let env = vars(&[
+            ("VMBUILD_VM__CPUS", "5"),
+            ("VMBUILD_NETWORK__IP", "10.0.0.6"),
+        ]);
+        let r = resolve_layers(&args, &env).expect("valid");
+        let c = &r.config;
+        assert_eq!((c.vm.cpus, c.vm.memory_mb, c.vm.disk_gb), (5, 4096, 20));
+        assert_eq!(c.network.ip, "10.0.0.7");
+        assert_eq!(
+            r.locations["vm.cpus"],
+            Origin::Env("VMBUILD_VM__CPUS".into())
+        );
+        assert_eq!(r.locations["network.ip"], Origin::Flag("-i".into()));
+        let Origin::File(span) = &r.locations["vm.memory_mb"] else {
+            panic!("memory_mb from the file")
+        };
+        assert_eq!((span.line, span.col), (3, 13));
+        assert!(
+            !r.locations.contains_key("vm.disk_gb"),
+            "defaults have no location"
+        );
+        assert_eq!(r.layers.len(), 4, "{:?}", r.layers);
+    }
+
+    #[test]
+    fn flag_values_are_checked() {
+        assert!(check_ip("dhcp").is_ok() && check_ip("192.168.56.10").is_ok());
+        assert!(check_ip("192.168.56.0").is_err());
+        assert!(check_data_dir("none").is_ok() && check_data_dir(".").is_ok());
+        assert_eq!(
+            check_data_dir("/no/such/dir").unwrap_err(),
+            "directory `/no/such/dir` does not exist; expected a directory or `none`"
+        );
     }
 }

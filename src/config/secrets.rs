@@ -4,6 +4,8 @@
 //! A value is secret when its key (at any depth, including the free-form
 //! `hub.authenticator_settings` and `openstack.properties`) contains one of
 //! [`SECRET_WORDS`]; so are passwords inside proxy URLs (`http://u:pw@proxy`).
+use toml_edit::{DocumentMut, Item, TableLike, Value};
+
 use super::types::Config;
 use crate::ui::{MASK, Ui};
 
@@ -45,13 +47,16 @@ pub fn register(cfg: &Config, ui: &Ui) {
     }
 }
 
-/// `cfg` as a TOML table with every secret replaced by [`MASK`].
-pub fn masked(cfg: &Config) -> toml::Table {
-    let Ok(toml::Value::Table(mut t)) = toml::Value::try_from(cfg) else {
-        return toml::Table::new();
+/// `cfg` as TOML (keys in declaration order) with every secret replaced by [`MASK`].
+pub fn masked(cfg: &Config) -> String {
+    let Ok(mut doc) = toml::to_string_pretty(cfg)
+        .map_err(|e| e.to_string())
+        .and_then(|t| t.parse::<DocumentMut>().map_err(|e| e.to_string()))
+    else {
+        return String::new();
     };
-    mask_table(&mut t);
-    t
+    mask_table(doc.as_table_mut());
+    doc.to_string()
 }
 
 fn visit(t: &toml::Table, f: &mut dyn FnMut(&str, &toml::Value)) {
@@ -88,29 +93,50 @@ fn url_password(url: &str) -> Option<String> {
     u.password().filter(|p| !p.is_empty()).map(str::to_owned)
 }
 
-fn mask_table(t: &mut toml::Table) {
-    for (k, v) in t.iter_mut() {
-        if is_secret_key(k) {
-            mask_value(v);
-        } else if URL_KEYS.contains(&k.as_str()) {
-            if let Some(s) = v.as_str()
-                && let Ok(mut u) = reqwest::Url::parse(s)
-                && u.password().is_some_and(|p| !p.is_empty())
-                && u.set_password(Some(MASK)).is_ok()
-            {
-                *v = toml::Value::String(u.to_string());
+fn mask_table(t: &mut dyn TableLike) {
+    for (key, item) in t.iter_mut() {
+        if is_secret_key(key.get()) {
+            mask_item(item);
+        } else if URL_KEYS.contains(&key.get()) {
+            if let Some(url) = item.as_str().and_then(masked_url) {
+                *item = toml_edit::value(url);
             }
-        } else if let toml::Value::Table(inner) = v {
+        } else if let Some(inner) = item.as_table_like_mut() {
             mask_table(inner);
         }
     }
 }
 
-fn mask_value(v: &mut toml::Value) {
+/// `url` with its password masked, if it has one.
+fn masked_url(url: &str) -> Option<String> {
+    let mut u = reqwest::Url::parse(url).ok()?;
+    if u.password().is_some_and(|p| !p.is_empty()) && u.set_password(Some(MASK)).is_ok() {
+        Some(u.to_string())
+    } else {
+        None
+    }
+}
+
+fn mask_item(item: &mut Item) {
+    match item {
+        Item::Value(v) => mask_value(v),
+        Item::Table(t) => t.iter_mut().for_each(|(_, i)| mask_item(i)),
+        Item::ArrayOfTables(a) => a
+            .iter_mut()
+            .for_each(|t| t.iter_mut().for_each(|(_, i)| mask_item(i))),
+        Item::None => {}
+    }
+}
+
+fn mask_value(v: &mut Value) {
     match v {
-        toml::Value::Array(a) => a.iter_mut().for_each(mask_value),
-        toml::Value::Table(t) => t.iter_mut().for_each(|(_, x)| mask_value(x)),
-        _ => *v = toml::Value::String(MASK.into()),
+        Value::Array(a) => a.iter_mut().for_each(mask_value),
+        Value::InlineTable(t) => t.iter_mut().for_each(|(_, x)| mask_value(x)),
+        _ => {
+            let decor = v.decor().clone();
+            *v = Value::from(MASK);
+            *v.decor_mut() = decor;
+        }
     }
 }
 
@@ -137,15 +163,27 @@ properties = { hw_disk_bus = "virtio", api_key = "os-key-999" }
         found.sort();
         assert_eq!(
             found,
-            ["correct horse", "gh-secret-1", "os-key-999", "pr0xy-pass", "tok-12345"]
+            [
+                "correct horse",
+                "gh-secret-1",
+                "os-key-999",
+                "pr0xy-pass",
+                "tok-12345"
+            ]
         );
-        let shown = toml::to_string(&masked(&cfg)).expect("ser");
+        let shown = masked(&cfg);
         for s in &found {
             assert!(!shown.contains(s.as_str()), "{s} leaked:\n{shown}");
         }
-        assert!(shown.contains("id-visible") && shown.contains("http://alice:********@proxy.example:3128"));
+        assert!(
+            shown.contains("id-visible")
+                && shown.contains("http://alice:********@proxy.example:3128")
+        );
         let ui = Ui::silent();
         register(&cfg, &ui);
-        assert_eq!(ui.mask("pw correct horse, gh-secret-1"), "pw ********, ********");
+        assert_eq!(
+            ui.mask("pw correct horse, gh-secret-1"),
+            "pw ********, ********"
+        );
     }
 }

@@ -255,7 +255,9 @@ pub struct OpenStackConfig {
 }
 
 /// How image data is sent to Glance.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum UploadMethod {
     /// Direct upload; the import API when the cloud refuses direct uploads.

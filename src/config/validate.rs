@@ -1,39 +1,12 @@
 //! Checks beyond types: values that parse but cannot work (a broadcast IP, a
 //! malformed checksum, an appliance name that is no file name). Each error is
 //! located where the value came from.
-use std::net::Ipv4Addr;
-use std::sync::LazyLock;
-
 use regex::Regex;
 
 use super::check::{Locations, quote};
 use super::error::{ConfigError, Origin};
+use super::patterns::*;
 use super::types::Config;
-
-fn re(pattern: &str) -> Regex {
-    // Patterns are literals below, covered by the tests.
-    Regex::new(pattern).unwrap_or_else(|e| panic!("bad built-in pattern {pattern}: {e}"))
-}
-
-static FILE_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"));
-static HOST_LABEL: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"));
-static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
-});
-static SUITE: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z][a-z0-9-]*$"));
-static TIMEZONE: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"));
-static LOCALE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^([a-z]{2,3}(_[A-Z]{2})?|C)(\.[A-Za-z0-9-]+)?(@[a-z]+)?$|^POSIX$"));
-static DEB_PACKAGE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$"));
-static SHA256: LazyLock<Regex> = LazyLock::new(|| re(r"^[0-9a-fA-F]{64}$"));
-static MEM_LIMIT: LazyLock<Regex> = LazyLock::new(|| re(r"^[0-9]+(\.[0-9]+)?[KMGT]?$"));
-static UNIX_USER: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z_][a-z0-9_-]{0,31}$"));
-static GITHUB_REPO: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$"));
-static PIP_REQUIREMENT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*([<>=!~]=?.*)?$"));
 
 /// Collects the first failed check.
 struct Checks<'a> {
@@ -56,7 +29,7 @@ impl Checks<'_> {
         if !ok && self.error.is_none() {
             self.error = Some(ConfigError::Value {
                 origin: self.origin(key),
-                key: key.split('[').next().unwrap_or(key).to_owned(),
+                key: key.to_owned(),
                 message: message(),
             });
         }
@@ -125,15 +98,48 @@ pub(crate) fn validate(cfg: &Config, locations: &Locations) -> Result<(), Config
 
 fn base(c: &mut Checks<'_>, cfg: &Config) {
     let b = &cfg.base;
-    c.pattern("base.suite", &b.suite, &SUITE, "a Debian suite name such as `bookworm`");
+    c.pattern(
+        "base.suite",
+        &b.suite,
+        &SUITE,
+        "a Debian suite name such as `bookworm`",
+    );
     c.url("base.mirror", &b.mirror, &["http", "https", "file"]);
-    c.url("base.security_mirror", &b.security_mirror, &["http", "https", "file"]);
-    c.pattern("base.timezone", &b.timezone, &TIMEZONE, "a time zone such as `UTC` or `Europe/Berlin`");
-    c.pattern("base.locale", &b.locale, &LOCALE, "a locale such as `en_US.UTF-8`");
-    c.each("base.extra_packages", &b.extra_packages, &DEB_PACKAGE, "a Debian package name");
-    c.url("base.installer.iso_url", &b.installer.iso_url, &["http", "https", "file"]);
+    c.url(
+        "base.security_mirror",
+        &b.security_mirror,
+        &["http", "https", "file"],
+    );
+    c.pattern(
+        "base.timezone",
+        &b.timezone,
+        &TIMEZONE,
+        "a time zone such as `UTC` or `Europe/Berlin`",
+    );
+    c.pattern(
+        "base.locale",
+        &b.locale,
+        &LOCALE,
+        "a locale such as `en_US.UTF-8`",
+    );
+    c.each(
+        "base.extra_packages",
+        &b.extra_packages,
+        &DEB_PACKAGE,
+        "a Debian package name",
+    );
+    c.url(
+        "base.installer.iso_url",
+        &b.installer.iso_url,
+        &["http", "https", "file"],
+    );
     let sha = "a SHA-256 checksum (64 hexadecimal digits)";
-    c.pattern("base.installer.iso_sha256", &b.installer.iso_sha256, &SHA256, sha);
+    c.pattern(
+        "base.installer.iso_sha256",
+        &b.installer.iso_sha256,
+        &SHA256,
+        sha,
+    );
 }
 
 fn shared_data(c: &mut Checks<'_>, cfg: &Config) {
@@ -142,18 +148,28 @@ fn shared_data(c: &mut Checks<'_>, cfg: &Config) {
     if let Some(d) = &s.bundled_dir {
         c.non_empty("shared_data.bundled_dir", d);
     }
-    c.check("shared_data.mount_point", s.mount_point.starts_with('/'), || {
-        format!("expected an absolute path, found {}", quote(&s.mount_point))
-    });
+    c.check(
+        "shared_data.mount_point",
+        s.mount_point.starts_with('/'),
+        || format!("expected an absolute path, found {}", quote(&s.mount_point)),
+    );
 }
 
 fn proxy(c: &mut Checks<'_>, cfg: &Config) {
     let p = &cfg.proxy;
     if let Some(u) = &p.http_proxy {
-        c.url("proxy.http_proxy", u, &["http", "https", "socks5", "socks5h"]);
+        c.url(
+            "proxy.http_proxy",
+            u,
+            &["http", "https", "socks5", "socks5h"],
+        );
     }
     if let Some(u) = &p.https_proxy {
-        c.url("proxy.https_proxy", u, &["http", "https", "socks5", "socks5h"]);
+        c.url(
+            "proxy.https_proxy",
+            u,
+            &["http", "https", "socks5", "socks5h"],
+        );
     }
     for (i, f) in p.extra_ca_certs.iter().enumerate() {
         c.non_empty(&format!("proxy.extra_ca_certs[{i}]"), f);
@@ -162,27 +178,59 @@ fn proxy(c: &mut Checks<'_>, cfg: &Config) {
 
 fn hub(c: &mut Checks<'_>, cfg: &Config) {
     let h = &cfg.hub;
-    c.each("hub.admin_users", &h.admin_users, &UNIX_USER, "a user name (lower-case letters, digits, `_`, `-`; at most 32)");
+    c.each(
+        "hub.admin_users",
+        &h.admin_users,
+        &UNIX_USER,
+        "a user name (lower-case letters, digits, `_`, `-`; at most 32)",
+    );
     if let Some(pw) = &h.admin_password {
-        c.check("hub.admin_password", pw.is_empty() || pw.chars().count() >= 8, || {
-            "expected at least 8 characters (or leave it out to generate one)".into()
-        });
+        c.check(
+            "hub.admin_password",
+            pw.is_empty() || pw.chars().count() >= 8,
+            || "expected at least 8 characters (or leave it out to generate one)".into(),
+        );
     }
-    c.pattern("hub.mem_limit", &h.mem_limit, &MEM_LIMIT, "a size such as `512M` or `1G`");
+    c.pattern(
+        "hub.mem_limit",
+        &h.mem_limit,
+        &MEM_LIMIT,
+        "a size such as `512M` or `1G`",
+    );
     if let Some(d) = &h.domain {
-        c.pattern("hub.domain", d, &DOMAIN, "a DNS domain name such as `hub.example.org`");
+        c.pattern(
+            "hub.domain",
+            d,
+            &DOMAIN,
+            "a DNS domain name such as `hub.example.org`",
+        );
     }
 }
 
 fn packages(c: &mut Checks<'_>, cfg: &Config) {
     let pip = "a pip requirement such as `numpy` or `pandas==2.2.3`";
-    c.each("python.packages", &cfg.python.packages, &PIP_REQUIREMENT, pip);
+    c.each(
+        "python.packages",
+        &cfg.python.packages,
+        &PIP_REQUIREMENT,
+        pip,
+    );
     if let Some(f) = &cfg.python.requirements_file {
         c.non_empty("python.requirements_file", f);
     }
     let r = &cfg.r;
-    c.each("r.apt_packages", &r.apt_packages, &DEB_PACKAGE, "a Debian package name");
-    c.each("r.github_packages", &r.github_packages, &GITHUB_REPO, "`owner/repo`");
+    c.each(
+        "r.apt_packages",
+        &r.apt_packages,
+        &DEB_PACKAGE,
+        "a Debian package name",
+    );
+    c.each(
+        "r.github_packages",
+        &r.github_packages,
+        &GITHUB_REPO,
+        "`owner/repo`",
+    );
 }
 
 fn export(c: &mut Checks<'_>, cfg: &Config) {
@@ -191,61 +239,10 @@ fn export(c: &mut Checks<'_>, cfg: &Config) {
         "expected at least one of `box`, `ova`, `qcow2`, `vmdk`".into()
     });
     for (i, item) in f.iter().enumerate() {
-        c.check(&format!("export.formats[{i}]"), !f[..i].contains(item), || {
-            format!("{} is listed twice", quote(item))
-        });
-    }
-}
-
-const IP_EXPECTED: &str =
-    "expected `dhcp` or a host IPv4 address such as `192.168.56.10` (not the network or broadcast address of its /24)";
-
-/// `dhcp`, or an IPv4 address a VM can have on a /24 private network.
-pub(crate) fn ip_ok(ip: &str) -> bool {
-    if ip == "dhcp" {
-        return true;
-    }
-    let Ok(addr) = ip.parse::<Ipv4Addr>() else {
-        return false;
-    };
-    let last = addr.octets()[3];
-    !(addr.is_unspecified()
-        || addr.is_loopback()
-        || addr.is_multicast()
-        || addr.is_broadcast()
-        || last == 0
-        || last == 255)
-}
-
-/// The message for a bad `-i` value.
-pub(crate) fn ip_message(ip: &str) -> String {
-    format!("{IP_EXPECTED}, found {}", quote(ip))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ip_addresses() {
-        for ok in ["dhcp", "192.168.56.10", "10.0.0.1"] {
-            assert!(ip_ok(ok), "{ok}");
-        }
-        for bad in ["DHCP", "192.168.56.0", "192.168.56.255", "127.0.0.1", "0.0.0.0", "300.1.1.1", "10.0.0", "224.0.0.1", "::1"] {
-            assert!(!ip_ok(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn patterns_accept_the_usual_values() {
-        assert!(LOCALE.is_match("en_US.UTF-8") && LOCALE.is_match("C.UTF-8") && LOCALE.is_match("de_DE@euro"));
-        assert!(TIMEZONE.is_match("America/Argentina/Buenos_Aires") && TIMEZONE.is_match("Etc/GMT+2"));
-        assert!(PIP_REQUIREMENT.is_match("pandas==2.2.3") && PIP_REQUIREMENT.is_match("jupyterlab>=4,<5"));
-        assert!(PIP_REQUIREMENT.is_match("dask[complete]"));
-        assert!(!PIP_REQUIREMENT.is_match("-r evil.txt"));
-        assert!(DEB_PACKAGE.is_match("r-cran-ggplot2") && DEB_PACKAGE.is_match("libc6=2.36-9") && !DEB_PACKAGE.is_match("Bad Name"));
-        assert!(MEM_LIMIT.is_match("1G") && MEM_LIMIT.is_match("1.5G") && !MEM_LIMIT.is_match("1 GB"));
-        assert!(GITHUB_REPO.is_match("IRkernel/IRkernel") && !GITHUB_REPO.is_match("IRkernel"));
-        assert!(DOMAIN.is_match("hub.example.org") && !DOMAIN.is_match("localhost"));
+        c.check(
+            &format!("export.formats[{i}]"),
+            !f[..i].contains(item),
+            || format!("{} is listed twice", quote(item)),
+        );
     }
 }

@@ -8,7 +8,8 @@
 //! artifacts; a shared file would need a read-modify-write that can go stale
 //! (or race with a concurrent run) and lists files that may be gone. A combined
 //! list is still one command away: `cat builds/*.sha256`.
-use std::io;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::Sha256Digest;
@@ -43,7 +44,12 @@ pub fn write_for(artifact_path: &Path, digest: &Sha256Digest) -> io::Result<Path
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let dest = path_for(artifact_path);
-    artifact::write_atomic(&dest, line(digest, &name).as_bytes())?;
+    let mut f = artifact::AtomicFile::create(&dest)?;
+    f.file().write_all(line(digest, &name).as_bytes())?;
+    // temp files are created 0600; checksums are for sharing
+    f.file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    f.commit()?;
     Ok(dest)
 }
 

@@ -132,6 +132,7 @@ fn finish(
     started: Instant,
 ) -> Result<Artifact, ExportError> {
     check_interrupt()?;
+    set_readable(tmp.temp_path())?;
     let path = tmp
         .commit()
         .map_err(|e| ExportError::io("moving into place", dest, e))?;
@@ -151,6 +152,13 @@ fn finish(
         sha256,
         size,
     })
+}
+
+/// Temp files are created 0600; a finished artifact is for sharing.
+fn set_readable(path: &Path) -> Result<(), ExportError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| ExportError::io("setting permissions of", path, e))
 }
 
 fn create(dest: &Path) -> Result<AtomicFile, ExportError> {

@@ -80,9 +80,23 @@ pub fn pip_install_cmd(venv: &str, python: &str, packages: &[String]) -> RemoteC
         .idempotent()
 }
 
-/// Whether `a` can join a merged apt (or, with the same venv, pip) transaction.
-pub fn mergeable(a: &Action) -> bool {
-    matches!(a, Action::AptInstall { .. } | Action::PipInstall { .. })
+/// The transaction `a` can be merged into: all apt installs share one, pip
+/// installs one per venv; `None` for everything else.
+pub fn transaction(a: &Action) -> Option<String> {
+    match a {
+        Action::AptInstall { .. } => Some("apt".into()),
+        Action::PipInstall { venv, .. } => Some(format!("pip {venv}")),
+        _ => None,
+    }
+}
+
+/// The one transaction all of `actions` belong to, if they share one.
+pub fn common_transaction(actions: &[Action]) -> Option<String> {
+    let first = transaction(actions.first()?)?;
+    actions
+        .iter()
+        .all(|a| transaction(a).as_ref() == Some(&first))
+        .then_some(first)
 }
 
 /// Merge the install actions of several plans into one action per
@@ -95,9 +109,10 @@ pub fn merge(actions: &[Action]) -> Vec<Action> {
                 packages,
                 update,
                 recommends,
-            } => match out.iter_mut().find(|o| {
-                matches!(o, Action::AptInstall { recommends: r, .. } if r == recommends)
-            }) {
+            } => match out
+                .iter_mut()
+                .find(|o| matches!(o, Action::AptInstall { recommends: r, .. } if r == recommends))
+            {
                 Some(Action::AptInstall {
                     packages: p,
                     update: u,
@@ -112,9 +127,7 @@ pub fn merge(actions: &[Action]) -> Vec<Action> {
                 }
                 _ => out.push(a.clone()),
             },
-            Action::PipInstall {
-                venv, packages, ..
-            } => match out
+            Action::PipInstall { venv, packages, .. } => match out
                 .iter_mut()
                 .find(|o| matches!(o, Action::PipInstall { venv: v, .. } if v == venv))
             {
@@ -148,9 +161,17 @@ mod tests {
             "sh -c 'v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \"$v/bin/python\" -m pip install -q --disable-pip-version-check \"$@\"' vmbuild-pip /opt/v python3 six==1.16.0"
         );
         let p = put_cmd("/etc/x y", b"hi", 0o640, Some("root"), Some("adm"), "T");
-        assert!(p.to_shell().ends_with("vmbuild-put '/etc/.x y.vmbuild-tmp-T' '/etc/x y' 0640 root:adm"), "{p}");
+        assert!(
+            p.to_shell()
+                .ends_with("vmbuild-put '/etc/.x y.vmbuild-tmp-T' '/etc/x y' 0640 root:adm"),
+            "{p}"
+        );
         assert_eq!(p.get_stdin(), Some(&b"hi"[..]));
-        assert!(put_cmd("/x", b"", 0o644, None, None, "T").to_shell().ends_with(" 0644 ''"));
+        assert!(
+            put_cmd("/x", b"", 0o644, None, None, "T")
+                .to_shell()
+                .ends_with(" 0644 ''")
+        );
     }
 
     #[test]
@@ -165,7 +186,13 @@ mod tests {
             python: "python3".into(),
             packages: vec![p.into()],
         };
-        let m = merge(&[apt(&["a"], false), pip("/v1", "x"), apt(&["b", "a"], true), pip("/v2", "y"), pip("/v1", "z")]);
+        let m = merge(&[
+            apt(&["a"], false),
+            pip("/v1", "x"),
+            apt(&["b", "a"], true),
+            pip("/v2", "y"),
+            pip("/v1", "z"),
+        ]);
         assert_eq!(m.len(), 3);
         assert_eq!(m[0], apt(&["a", "b"], true));
         assert!(matches!(&m[1], Action::PipInstall { packages, .. } if packages == &["x", "z"]));

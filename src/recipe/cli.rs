@@ -34,7 +34,8 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         Some(k) => vec![k.clone()],
         None => default_keys(),
     };
-    let project_dir = std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
+    let project_dir =
+        std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
     let mut cfg = SshConfig::new(&target, keys, &project_dir);
     if let Some(kh) = &p.known_hosts {
         cfg.known_hosts = kh.clone();
@@ -52,7 +53,9 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let report = rt.block_on(async {
-        let t = SshTransport::connect(cfg).await.map_err(RecipeError::from)?;
+        let t = SshTransport::connect(cfg)
+            .await
+            .map_err(RecipeError::from)?;
         let r = run_with(&t, &recipe, opts, ui).await;
         t.disconnect().await;
         r
@@ -147,7 +150,9 @@ fn finish(report: &Report, json: Option<&Path>, ui: &Ui) -> Result<(), Error> {
 }
 
 fn default_keys() -> Vec<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     ["id_ed25519", "id_rsa"]
         .iter()
         .map(|k| home.join(".ssh").join(k))

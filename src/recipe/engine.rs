@@ -13,12 +13,15 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use super::RecipeError;
-use super::apply;
 use super::facts::{FactError, FactQuery, Facts, batch_script, parse_batch, tail};
 use super::load::{Entry, Recipe};
 use super::report::{CommandFailure, NOT_RUN, Outcome, Report, Status};
-use super::resource::{Action, CheckOptions, Plan};
+use super::resource::{CheckOptions, Plan};
 use crate::remote::{RemoteCommand, RemoteError, Transport};
+
+mod handlers;
+mod transaction;
+mod verify;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +86,11 @@ struct Slot {
 impl<'a, T: Transport> Engine<'a, T> {
     /// An engine over `t`, calling `on_outcome` for every finished resource
     /// (in recipe order).
-    pub fn new(t: &'a T, opts: RunOptions, on_outcome: &'a mut (dyn FnMut(&Outcome) + Send)) -> Self {
+    pub fn new(
+        t: &'a T,
+        opts: RunOptions,
+        on_outcome: &'a mut (dyn FnMut(&Outcome) + Send),
+    ) -> Self {
         Engine {
             t,
             opts,
@@ -94,11 +101,17 @@ impl<'a, T: Transport> Engine<'a, T> {
     }
 
     fn copts(&self) -> CheckOptions {
-        CheckOptions { diff: self.opts.diff }
+        CheckOptions {
+            diff: self.opts.diff,
+        }
     }
 
     fn wrap(&self, cmd: RemoteCommand) -> RemoteCommand {
-        if self.opts.sudo && !cmd.is_sudo() { cmd.sudo() } else { cmd }
+        if self.opts.sudo && !cmd.is_sudo() {
+            cmd.sudo()
+        } else {
+            cmd
+        }
     }
 
     /// Run `cmd`; a non-zero exit is a [`Failure::Command`].
@@ -109,7 +122,11 @@ impl<'a, T: Transport> Engine<'a, T> {
         if out.success() {
             return Ok(());
         }
-        let text = if out.stderr.is_empty() { out.stdout_str() } else { out.stderr_str() };
+        let text = if out.stderr.is_empty() {
+            out.stdout_str()
+        } else {
+            out.stderr_str()
+        };
         Err(Failure::Command(CommandFailure {
             command: cmd.to_shell(),
             status: out.status,
@@ -119,13 +136,23 @@ impl<'a, T: Transport> Engine<'a, T> {
 
     /// Gather `queries` in one remote script.
     pub async fn gather(&mut self, queries: &[FactQuery]) -> Result<Facts, RecipeError> {
-        let qs: Vec<FactQuery> = queries.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let qs: Vec<FactQuery> = queries
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         if qs.is_empty() {
             return Ok(Facts::default());
         }
         let nonce = format!("@@vmbuild-{:016x}@@", rand::random::<u64>());
         let script = batch_script(&qs, &nonce);
-        let cmd = self.wrap(RemoteCommand::new("sh").arg("-s").stdin(script).idempotent());
+        let cmd = self.wrap(
+            RemoteCommand::new("sh")
+                .arg("-s")
+                .stdin(script)
+                .idempotent(),
+        );
         self.round_trips += 1;
         let out = self.t.exec(&cmd).await?;
         if !out.success() {
@@ -194,7 +221,14 @@ impl<'a, T: Transport> Engine<'a, T> {
     pub async fn run(&mut self, recipe: &Recipe) -> Result<Report, RecipeError> {
         let start = Instant::now();
         let entries = &recipe.entries;
-        let mut slots: Vec<Slot> = entries.iter().map(|_| Slot { outcome: None, verify: false, emitted: false }).collect();
+        let mut slots: Vec<Slot> = entries
+            .iter()
+            .map(|_| Slot {
+                outcome: None,
+                verify: false,
+                emitted: false,
+            })
+            .collect();
         let mut queries = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             match self.selected(e) {
@@ -206,12 +240,28 @@ impl<'a, T: Transport> Engine<'a, T> {
         let mut plans: Vec<Option<Result<Plan, FactError>>> = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| slots[i].outcome.is_none().then(|| e.resource.check(&facts, self.copts())))
+            .map(|(i, e)| {
+                slots[i]
+                    .outcome
+                    .is_none()
+                    .then(|| e.resource.check(&facts, self.copts()))
+            })
             .collect();
         let stopped = if self.opts.check {
+            let mut earlier_change = false;
             for (i, e) in entries.iter().enumerate() {
                 if let Some(p) = &plans[i] {
-                    slots[i].outcome = Some(self.planned(e, p));
+                    let mut o = self.planned(e, p);
+                    if o.status == Status::Failed && earlier_change {
+                        // e.g. a file an earlier resource would create
+                        o.status = Status::Skipped;
+                        o.reason = format!(
+                            "cannot tell until earlier changes are applied: {}",
+                            o.reason
+                        );
+                    }
+                    earlier_change |= o.status == Status::Changed;
+                    slots[i].outcome = Some(o);
                 }
             }
             self.emit_ready(&mut slots);
@@ -247,14 +297,22 @@ impl<'a, T: Transport> Engine<'a, T> {
                 continue;
             }
             if let Some(by) = &stopped {
-                slots[i].outcome = Some(Self::outcome(e, Status::Skipped, format!("{NOT_RUN}: stopped after {by} failed")));
+                slots[i].outcome = Some(Self::outcome(
+                    e,
+                    Status::Skipped,
+                    format!("{NOT_RUN}: stopped after {by} failed"),
+                ));
                 self.emit_ready(slots);
                 continue;
             }
-            let Some(mut plan) = plans[i].take() else { continue };
+            let Some(mut plan) = plans[i].take() else {
+                continue;
+            };
             let first_ok = matches!(&plan, Ok(p) if p.is_ok());
             if dirty && !first_ok {
-                let facts = self.gather_with_verify(entries, slots, &e.resource.facts(self.copts())).await?;
+                let facts = self
+                    .gather_with_verify(entries, slots, &e.resource.facts(self.copts()))
+                    .await?;
                 plan = e.resource.check(&facts, self.copts());
             }
             let outcome = match plan {
@@ -273,198 +331,5 @@ impl<'a, T: Transport> Engine<'a, T> {
         }
         self.gather_with_verify(entries, slots, &[]).await?;
         Ok(stopped.is_some())
-    }
-
-    /// Apply entry `i`'s plan, merging later entries' apt/pip installs into
-    /// the same transaction.
-    async fn apply_one(
-        &mut self,
-        entries: &[Entry],
-        plans: &mut [Option<Result<Plan, FactError>>],
-        slots: &mut [Slot],
-        i: usize,
-        plan: Plan,
-    ) -> Result<Outcome, RecipeError> {
-        let e = &entries[i];
-        let mut actions = plan.actions();
-        let mut joined = Vec::new();
-        if actions.iter().all(apply::mergeable) {
-            for j in i + 1..entries.len() {
-                let Some(Ok(pj)) = &plans[j] else { continue };
-                let aj = pj.actions();
-                if aj.contains(&Action::AptListsStale) {
-                    break; // a repository changes what apt can install
-                }
-                if !pj.is_ok() && slots[j].outcome.is_none() && aj.iter().all(apply::mergeable) {
-                    actions.extend(aj);
-                    joined.push(j);
-                }
-            }
-        }
-        let actions = apply::merge(&actions);
-        let mut result = self.execute(&actions).await;
-        if let Err(Failure::Remote(err)) = &result {
-            // the transport has reconnected (or given up): look again
-            let msg = err.to_string();
-            let facts = self.gather(&e.resource.facts(self.copts())).await?;
-            match e.resource.check(&facts, self.copts()) {
-                Ok(p) if p.is_ok() && e.resource.converges() => result = Ok(()),
-                Ok(_) if e.resource.converges() => result = self.execute(&actions).await,
-                _ => {
-                    result = Err(Failure::Remote(RemoteError::Ssh(format!(
-                        "{msg}; not retried: it cannot be checked whether the first attempt finished"
-                    ))))
-                }
-            }
-        }
-        let mut o = self.planned(e, &Ok(plan));
-        for j in joined {
-            let Some(Ok(pj)) = plans[j].take() else { continue };
-            let mut oj = self.planned(&entries[j], &Ok(pj));
-            match &result {
-                Ok(()) => oj.reason = format!("{} (in one transaction with `{}`)", oj.reason, e.label()),
-                Err(f) => {
-                    oj.status = Status::Failed;
-                    oj.reason = format!("the transaction of `{}` failed: {}", e.label(), f.reason());
-                }
-            }
-            slots[j].verify = oj.status == Status::Changed;
-            slots[j].outcome = Some(oj);
-        }
-        if let Err(f) = result {
-            o.status = Status::Failed;
-            o.reason = format!("{}: {}", o.reason, f.reason());
-            if let Failure::Command(c) = f {
-                o.failure = Some(c);
-            }
-        }
-        Ok(o)
-    }
-
-    async fn execute(&mut self, actions: &[Action]) -> Result<(), Failure> {
-        for a in actions {
-            match a {
-                Action::Exec(c) => self.exec(c.clone()).await?,
-                Action::Put { path, content, mode, owner, group } => {
-                    let tag = format!("{:08x}", rand::random::<u32>());
-                    self.exec(apply::put_cmd(path, content, *mode, owner.as_deref(), group.as_deref(), &tag))
-                        .await?
-                }
-                Action::AptInstall { packages, update, recommends } => {
-                    if *update || self.apt_stale {
-                        self.exec(apply::apt_update_cmd()).await?;
-                        self.apt_stale = false;
-                    }
-                    self.exec(apply::apt_install_cmd(packages, *recommends)).await?
-                }
-                Action::AptRemove(p) => self.exec(apply::apt_remove_cmd(p)).await?,
-                Action::AptListsStale => self.apt_stale = true,
-                Action::PipInstall { venv, python, packages } => {
-                    self.exec(apply::pip_install_cmd(venv, python, packages)).await?
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Gather `queries` plus the facts of every changed resource awaiting
-    /// verification; settle those verifications.
-    async fn gather_with_verify(
-        &mut self,
-        entries: &[Entry],
-        slots: &mut [Slot],
-        queries: &[FactQuery],
-    ) -> Result<Facts, RecipeError> {
-        let pending: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].verify).collect();
-        let mut all = queries.to_vec();
-        for i in &pending {
-            all.extend(entries[*i].resource.facts(self.copts()));
-        }
-        if all.is_empty() {
-            return Ok(Facts::default());
-        }
-        let facts = self.gather(&all).await?;
-        for i in pending {
-            let again = entries[i].resource.check(&facts, self.copts());
-            if let Some(o) = slots[i].outcome.as_mut() {
-                match again {
-                    Ok(p) if p.is_ok() => {}
-                    Ok(p) => {
-                        o.status = Status::Failed;
-                        o.reason = format!("applied, but a re-check still finds: {}", p.summary());
-                    }
-                    Err(err) => {
-                        o.status = Status::Failed;
-                        o.reason = format!("applied, but the re-check failed: {err}");
-                    }
-                }
-            }
-            slots[i].verify = false;
-        }
-        self.emit_ready(slots);
-        Ok(facts)
-    }
-
-    async fn run_handlers(
-        &mut self,
-        recipe: &Recipe,
-        resources: &[Outcome],
-        stopped: bool,
-    ) -> Result<Vec<Outcome>, RecipeError> {
-        let mut notified: Vec<(&Entry, Vec<String>)> = Vec::new();
-        for h in &recipe.handlers {
-            let by: Vec<String> = recipe
-                .entries
-                .iter()
-                .zip(resources)
-                .filter(|(e, o)| o.status == Status::Changed && e.notify.contains(&h.name))
-                .map(|(e, _)| e.label())
-                .collect();
-            if !by.is_empty() {
-                notified.push((h, by));
-            }
-        }
-        let mut out = Vec::new();
-        if notified.is_empty() {
-            return Ok(out);
-        }
-        if self.opts.check || stopped {
-            for (h, by) in notified {
-                let why = if stopped { format!("{NOT_RUN}: the run stopped after a failure") } else { format!("would run: notified by {}", by.join(", ")) };
-                let st = if stopped { Status::Skipped } else { Status::Changed };
-                let o = Self::outcome(h, st, why);
-                (self.on_outcome)(&o);
-                out.push(o);
-            }
-            return Ok(out);
-        }
-        let queries: Vec<FactQuery> = notified.iter().flat_map(|(h, _)| h.resource.facts(self.copts())).collect();
-        let facts = self.gather(&queries).await?;
-        for (h, by) in notified {
-            let o = match h.resource.check(&facts, self.copts()) {
-                Ok(p) if !p.is_ok() => {
-                    let mut o = self.apply_handler(h, p).await;
-                    o.reason = format!("{} (notified by {})", o.reason, by.join(", "));
-                    o
-                }
-                other => self.planned(h, &other),
-            };
-            (self.on_outcome)(&o);
-            out.push(o);
-        }
-        Ok(out)
-    }
-
-    async fn apply_handler(&mut self, h: &Entry, plan: Plan) -> Outcome {
-        let result = self.execute(&plan.actions()).await;
-        let mut o = self.planned(h, &Ok(plan));
-        if let Err(f) = result {
-            o.status = Status::Failed;
-            o.reason = format!("{}: {}", o.reason, f.reason());
-            if let Failure::Command(c) = f {
-                o.failure = Some(c);
-            }
-        }
-        o
     }
 }

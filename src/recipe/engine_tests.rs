@@ -11,44 +11,113 @@ use super::report::{Report, Status};
 use crate::remote::fake::FakeTransport;
 use crate::remote::{ExecOutput, RemoteCommand};
 
-type Answers = HashMap<String, FactOutput>;
+type Answers = HashMap<FactQuery, FactOutput>;
 
-/// A fake host answering fact scripts from `before` until a command other
-/// than a fact script has run, then from `after`; commands whose line
-/// contains a key of `fail` exit 1 with that stderr.
-fn fake(before: Answers, after: Answers, fail: Vec<(&'static str, &'static str)>) -> FakeTransport {
-    let applied = Arc::new(Mutex::new(false));
+/// A fake host: fact scripts are answered from `before`, except facts in
+/// `after` whose trigger text appeared in a command already run; commands
+/// whose line contains a key of `fail` exit 1 with that stderr.
+fn fake(
+    before: Answers,
+    after: Vec<(&'static str, Answers)>,
+    fail: Vec<(&'static str, &'static str)>,
+) -> FakeTransport {
+    let ran: Arc<Mutex<Vec<String>>> = Arc::default();
     FakeTransport::new(move |cmd: &RemoteCommand| {
         let line = cmd.to_shell();
         if line == "sh -s" || line.ends_with("-- sh -s") {
             let script = String::from_utf8_lossy(cmd.get_stdin().unwrap_or_default()).into_owned();
-            let answers = if *applied.lock().unwrap() { &after } else { &before };
-            return ExecOutput { status: 0, stdout: answer(&script, answers).into_bytes(), stderr: vec![] };
+            let mut answers = before.clone();
+            for (trigger, a) in &after {
+                if ran.lock().unwrap().iter().any(|c| c.contains(trigger)) {
+                    answers.extend(a.clone());
+                }
+            }
+            return ExecOutput {
+                status: 0,
+                stdout: answer(&script, &answers).into_bytes(),
+                stderr: vec![],
+            };
         }
         for (pat, err) in &fail {
             if line.contains(pat) {
-                return ExecOutput { status: 1, stdout: vec![], stderr: err.as_bytes().to_vec() };
+                return ExecOutput {
+                    status: 1,
+                    stdout: vec![],
+                    stderr: err.as_bytes().to_vec(),
+                };
             }
         }
-        *applied.lock().unwrap() = true;
+        ran.lock().unwrap().push(line);
         ExecOutput::default()
     })
 }
 
-/// The batch output for `script`, looking each snippet up in `answers`.
+/// The batch output for `script`: the path section from every `Path` answer,
+/// then each snippet's section looked up in `answers`.
 fn answer(script: &str, answers: &Answers) -> String {
-    let nonce = script.split('\'').find(|w| w.starts_with("@@vmbuild-")).unwrap().split(' ').next().unwrap();
+    let nonce = script
+        .split('\'')
+        .find(|w| w.starts_with("@@vmbuild-"))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
     let mut out = String::new();
-    for (i, chunk) in script.split("\n( ").skip(1).enumerate() {
-        let snip = chunk.split(" ) 2>\"$E\"").next().unwrap();
-        let a = answers.get(snip).unwrap_or_else(|| panic!("no answer for snippet {snip}"));
-        out.push_str(&format!("{nonce} {i} out\n{}\n{nonce} {i} err\n{}\n{nonce} {i} rc {}\n", a.stdout, a.stderr, a.rc));
+    if script.contains(&format!("{nonce} paths stat")) {
+        let (mut stat, mut sha, mut link) = (String::new(), String::new(), String::new());
+        for (q, a) in answers {
+            let FactQuery::Path(p) = q else { continue };
+            for l in a.stdout.lines().filter(|l| *l != "absent") {
+                if let Some(h) = l.strip_prefix("sha256|") {
+                    sha.push_str(&format!("{h}  {p}\n"));
+                } else if let Some(t) = l.strip_prefix("link|") {
+                    link.push_str(&format!("{p}{nonce}{t}\n"));
+                } else {
+                    stat.push_str(&format!("{l}|{p}\n"));
+                }
+            }
+        }
+        out.push_str(&format!(
+            "{nonce} paths stat\n{stat}\n{nonce} paths sha\n{sha}\n{nonce} paths link\n{link}\n{nonce} paths end\n"
+        ));
+    }
+    let by_snippet: HashMap<String, &FactOutput> =
+        answers.iter().map(|(q, a)| (snippet(q), a)).collect();
+    for chunk in script.split("\n{ ").skip(1) {
+        let snip = chunk.split("\n} 2>\"$E\"").next().unwrap();
+        let a = by_snippet
+            .get(snip)
+            .unwrap_or_else(|| panic!("no answer for snippet {snip}"));
+        let idx = script[..script.find(chunk).unwrap()]
+            .rsplit(&format!("{nonce} "))
+            .next()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned();
+        out.push_str(&format!(
+            "{nonce} {idx} out\n{}\n{nonce} {idx} err\n{}\n{nonce} {idx} rc {}\n",
+            a.stdout, a.stderr, a.rc
+        ));
     }
     out
 }
 
 fn ans(pairs: &[(FactQuery, &str, i32)]) -> Answers {
-    pairs.iter().map(|(q, out, rc)| (snippet(q), FactOutput { stdout: out.to_string(), stderr: String::new(), rc: *rc })).collect()
+    pairs
+        .iter()
+        .map(|(q, out, rc)| {
+            (
+                q.clone(),
+                FactOutput {
+                    stdout: out.to_string(),
+                    stderr: String::new(),
+                    rc: *rc,
+                },
+            )
+        })
+        .collect()
 }
 
 fn recipe(text: &str) -> Recipe {
@@ -61,7 +130,9 @@ fn recipe(text: &str) -> Recipe {
 fn run(t: &FakeTransport, r: &Recipe, opts: RunOptions) -> (Report, Vec<String>) {
     let mut lines = Vec::new();
     let mut cb = |o: &super::report::Outcome| lines.push(format!("{:?} {}", o.status, o.label));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let rep = rt.block_on(Engine::new(t, opts, &mut cb).run(r)).unwrap();
     (rep, lines)
 }
@@ -95,86 +166,166 @@ command = "touch /tmp/h"
 
 const SHA_HI: &str = "98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4";
 
-fn states() -> (Answers, Answers) {
-    let before = ans(&[
+fn before() -> Answers {
+    ans(&[
         (FactQuery::Dpkg, "base\tii \t1\n", 0),
         (FactQuery::AptLists, "100\n", 0),
         (FactQuery::Pip("/opt/v".into()), "absent\n", 0),
         (FactQuery::Path("/etc/motd".into()), "absent\n", 0),
-    ]);
-    let after = ans(&[
-        (FactQuery::Dpkg, "tree\tii \t2.1\njq\tii \t1.6\n", 0),
-        (FactQuery::AptLists, "100\n90\n", 0),
-        (FactQuery::Pip("/opt/v".into()), r#"[{"name": "six", "version": "1.16.0"}]"#, 0),
-        (FactQuery::Path("/etc/motd".into()), &format!("regular file|644|root|root|3\nsha256|{SHA_HI}\n"), 0),
-    ]);
-    (before, after)
+    ])
+}
+
+fn after() -> Vec<(&'static str, Answers)> {
+    vec![
+        (
+            "install --no-install-recommends",
+            ans(&[
+                (FactQuery::Dpkg, "tree\tii \t2.1\njq\tii \t1.6\n", 0),
+                (FactQuery::AptLists, "100\n90\n", 0),
+            ]),
+        ),
+        (
+            "vmbuild-pip",
+            ans(&[(
+                FactQuery::Pip("/opt/v".into()),
+                "venv\nsix-1.16.0.dist-info\n",
+                0,
+            )]),
+        ),
+        (
+            "/etc/motd",
+            ans(&[(
+                FactQuery::Path("/etc/motd".into()),
+                &format!("regular file|644|root|root|3\nsha256|{SHA_HI}\n"),
+                0,
+            )]),
+        ),
+    ]
+}
+
+fn converged() -> Answers {
+    let mut a = before();
+    for (_, x) in after() {
+        a.extend(x);
+    }
+    a
 }
 
 #[test]
 fn converge_batches_installs_verifies_and_runs_handlers_once() {
-    let (before, after) = states();
-    let t = fake(before, after, vec![]);
+    let t = fake(before(), after(), vec![]);
     let (rep, lines) = run(&t, &recipe(RECIPE), RunOptions::default());
     let cmds = t.commands.lock().unwrap().clone();
-    let installs: Vec<&String> = cmds.iter().filter(|c| c.contains("apt-get") && c.contains("install")).collect();
+    let installs: Vec<&String> = cmds
+        .iter()
+        .filter(|c| c.contains("apt-get") && c.contains("install"))
+        .collect();
     assert_eq!(installs.len(), 1, "{cmds:#?}");
-    assert!(installs[0].ends_with("install --no-install-recommends tree jq"), "{}", installs[0]);
-    assert!(cmds.iter().any(|c| c.contains(" update")), "lists were missing: apt-get update first");
+    assert!(
+        installs[0].ends_with("install --no-install-recommends tree jq"),
+        "{}",
+        installs[0]
+    );
+    assert!(
+        cmds.iter().any(|c| c.contains(" update")),
+        "lists were missing: apt-get update first"
+    );
     assert_eq!(rep.counts().changed, 5, "{lines:?}");
     assert_eq!(rep.counts().failed, 0, "{:#?}", rep.resources);
     assert_eq!(rep.handlers.len(), 1);
-    assert!(rep.resources[1].reason.contains("in one transaction with `apt.packages[tree]`"));
+    assert!(
+        rep.resources[1]
+            .reason
+            .contains("in one transaction with `apt.packages[tree]`")
+    );
     assert_eq!(lines[0], "Changed apt.packages[tree]");
-    assert_eq!(cmds.iter().filter(|c| c.contains("touch /tmp/h")).count(), 1);
+    assert_eq!(
+        cmds.iter().filter(|c| c.contains("touch /tmp/h")).count(),
+        1
+    );
 }
 
 #[test]
 fn a_no_op_run_is_one_round_trip() {
-    let (_, after) = states();
-    let t = fake(after.clone(), after, vec![]);
+    let t = fake(converged(), vec![], vec![]);
     let (rep, _) = run(&t, &recipe(RECIPE), RunOptions::default());
     assert_eq!(rep.counts().ok, 4);
     assert_eq!(rep.round_trips, 1);
     assert_eq!(t.commands.lock().unwrap().len(), 1);
-    assert!(rep.resources[3].reason.contains("has the expected content"), "{}", rep.resources[3].reason);
+    assert!(
+        rep.resources[3].reason.contains("has the expected content"),
+        "{}",
+        rep.resources[3].reason
+    );
     assert!(rep.handlers.is_empty());
 }
 
 #[test]
 fn check_mode_changes_nothing() {
-    let (before, after) = states();
-    let t = fake(before, after, vec![]);
-    let opts = RunOptions { check: true, ..Default::default() };
+    let t = fake(before(), after(), vec![]);
+    let opts = RunOptions {
+        check: true,
+        ..Default::default()
+    };
     let (rep, _) = run(&t, &recipe(RECIPE), opts);
     assert_eq!(t.commands.lock().unwrap().len(), 1, "only the fact batch");
-    assert_eq!(rep.counts().changed, 5, "4 resources + the handler would change");
+    assert_eq!(
+        rep.counts().changed,
+        5,
+        "4 resources + the handler would change"
+    );
     assert!(rep.handlers[0].reason.starts_with("would run"));
 }
 
 #[test]
 fn a_failure_stops_the_run_unless_keep_going() {
-    let (before, after) = states();
-    let t = fake(before.clone(), after.clone(), vec![("pip install", "ERROR: no such package\n")]);
+    let t = fake(
+        before(),
+        after(),
+        vec![("pip install", "ERROR: no such package\n")],
+    );
     let (rep, _) = run(&t, &recipe(RECIPE), RunOptions::default());
     let six = &rep.resources[2];
     assert_eq!(six.status, Status::Failed);
-    assert!(six.reason.contains("exited 1: ERROR: no such package"), "{}", six.reason);
-    assert!(six.failure.as_ref().unwrap().command.contains("vmbuild-pip /opt/v python3 six==1.16.0"));
+    assert!(
+        six.reason.contains("exited 1: ERROR: no such package"),
+        "{}",
+        six.reason
+    );
+    assert!(
+        six.failure
+            .as_ref()
+            .unwrap()
+            .command
+            .contains("vmbuild-pip /opt/v python3 six==1.16.0")
+    );
     assert_eq!(rep.resources[3].status, Status::Skipped);
-    assert!(rep.recap().iter().any(|l| l.contains("not done (1)")));
+    assert!(rep.recap().iter().any(|l| l.contains("not done (2)")));
     assert_eq!(rep.handlers[0].status, Status::Skipped);
 
-    let t = fake(before, after, vec![("pip install", "boom\n")]);
-    let (rep, _) = run(&t, &recipe(RECIPE), RunOptions { keep_going: true, ..Default::default() });
+    let t = fake(before(), after(), vec![("pip install", "boom\n")]);
+    let (rep, _) = run(
+        &t,
+        &recipe(RECIPE),
+        RunOptions {
+            keep_going: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(rep.resources[3].status, Status::Changed);
 }
 
 #[test]
 fn sudo_wraps_everything_for_a_non_root_login() {
-    let (before, after) = states();
-    let t = fake(before, after, vec![]);
-    run(&t, &recipe(RECIPE), RunOptions { sudo: true, ..Default::default() });
+    let t = fake(before(), after(), vec![]);
+    run(
+        &t,
+        &recipe(RECIPE),
+        RunOptions {
+            sudo: true,
+            ..Default::default()
+        },
+    );
     for c in t.commands.lock().unwrap().iter() {
         assert!(c.starts_with("sudo -n -H -- "), "{c}");
     }

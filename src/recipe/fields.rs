@@ -206,13 +206,22 @@ impl<'a> Fields<'a> {
         let Kind::Str(s) = &n.kind else {
             return Err(self.wrong(key, n, "a string"));
         };
-        choices.iter().find(|c| **c == s).copied().map(Some).ok_or_else(|| {
-            n.error(format!(
-                "`{key}` must be one of {}, found `{s}`{}",
-                choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
-                suggestion(s, choices)
-            ))
-        })
+        choices
+            .iter()
+            .find(|c| **c == s)
+            .copied()
+            .map(Some)
+            .ok_or_else(|| {
+                n.error(format!(
+                    "`{key}` must be one of {}, found `{s}`{}",
+                    choices
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    suggestion(s, choices)
+                ))
+            })
     }
 
     /// Fail on any key that was never asked for, suggesting a close one.
@@ -263,7 +272,10 @@ mod tests {
         assert_eq!(f.opt_mode("mode").unwrap(), Some(0o755));
         assert_eq!(f.str("name").unwrap(), "jo-x");
         let e = f.str("bad").unwrap_err().to_string();
-        assert_eq!(e, "r.toml:3:7: `bad` in x must be a string, found an integer");
+        assert_eq!(
+            e,
+            "r.toml:3:7: `bad` in x must be a string, found an integer"
+        );
         let e = f.str("gone").unwrap_err().to_string();
         assert!(e.contains("missing key `gone`"), "{e}");
     }

@@ -181,7 +181,12 @@ fn read_file(path: &Path, raw: &mut Raw, stack: &mut Vec<PathBuf>) -> Result<(),
     Ok(())
 }
 
-fn include(from: &Path, node: &Node, raw: &mut Raw, stack: &mut Vec<PathBuf>) -> Result<(), RecipeError> {
+fn include(
+    from: &Path,
+    node: &Node,
+    raw: &mut Raw,
+    stack: &mut Vec<PathBuf>,
+) -> Result<(), RecipeError> {
     let base = from.parent().unwrap_or(Path::new("."));
     for (i, rel) in strings(node, "include")?.iter().enumerate() {
         let at = match &node.kind {
@@ -203,7 +208,10 @@ fn include(from: &Path, node: &Node, raw: &mut Raw, stack: &mut Vec<PathBuf>) ->
 fn strings(node: &Node, key: &str) -> Result<Vec<String>, RecipeError> {
     let one = |n: &Node| match &n.kind {
         Kind::Str(s) => Ok(s.clone()),
-        _ => Err(n.error(format!("`{key}` must list strings, found {}", n.type_name()))),
+        _ => Err(n.error(format!(
+            "`{key}` must list strings, found {}",
+            n.type_name()
+        ))),
     };
     match &node.kind {
         Kind::Array(a) => a.iter().map(one).collect(),
@@ -223,9 +231,12 @@ fn tables(node: &Node, key: &str) -> Result<Vec<Node>, RecipeError> {
 
 fn build_entry(node: &Node, vars: &Value, what: &str) -> Result<Entry, RecipeError> {
     let mut f = Fields::new(node, vars, what)?;
-    let kind = f
-        .opt_raw_str("type")?
-        .ok_or_else(|| f.error(format!("missing key `type` in {what} (one of: {})", super::resources::KINDS.join(", "))))?;
+    let kind = f.opt_raw_str("type")?.ok_or_else(|| {
+        f.error(format!(
+            "missing key `type` in {what} (one of: {})",
+            super::resources::KINDS.join(", ")
+        ))
+    })?;
     let name = f.str("name")?;
     let mut f = Fields::new(node, vars, format!("the `{kind}` resource `{name}`"))?;
     f.opt_raw_str("type")?;
@@ -255,7 +266,10 @@ fn build_entry(node: &Node, vars: &Value, what: &str) -> Result<Entry, RecipeErr
 
 fn check_names(raw: &Raw, recipe: &Recipe) -> Result<(), RecipeError> {
     let handler_names: Vec<&str> = recipe.handlers.iter().map(|h| h.name.as_str()).collect();
-    for (list, nodes) in [(&recipe.entries, &raw.resources), (&recipe.handlers, &raw.handlers)] {
+    for (list, nodes) in [
+        (&recipe.entries, &raw.resources),
+        (&recipe.handlers, &raw.handlers),
+    ] {
         for (i, e) in list.iter().enumerate() {
             if let Some(first) = list[..i].iter().find(|x| x.name == e.name) {
                 return Err(nodes[i].error(format!(
@@ -290,17 +304,29 @@ mod tests {
     #[test]
     fn includes_vars_when_and_handlers() {
         let d = tempfile::tempdir().unwrap();
-        write(d.path(), "base.toml", "[vars]\ndir = \"/opt\"\n[[resource]]\nname = \"d\"\ntype = \"directory\"\npath = \"{{dir}}/x\"\n");
+        write(
+            d.path(),
+            "base.toml",
+            "[vars]\ndir = \"/opt\"\n[[resource]]\nname = \"d\"\ntype = \"directory\"\npath = \"{{dir}}/x\"\n",
+        );
         let main = write(
             d.path(),
             "main.toml",
             "include = [\"base.toml\"]\n[vars]\nr = false\n[[resource]]\nname = \"f\"\ntype = \"file\"\npath = \"{{dir}}/f\"\ncontent = \"{{config.name}}\"\nwhen = \"r\"\nnotify = \"h\"\n[[handler]]\nname = \"h\"\ntype = \"command\"\ncommand = \"true\"\n",
         );
-        let r = load(&[main], serde_json::json!({"config": {"name": "box"}}), &["dir=/srv".into()]).unwrap();
+        let r = load(
+            &[main],
+            serde_json::json!({"config": {"name": "box"}}),
+            &["dir=/srv".into()],
+        )
+        .unwrap();
         assert_eq!(r.entries.len(), 2);
         assert_eq!(r.entries[0].label(), "directory[d]");
         assert_eq!(r.entries[1].skip.as_deref(), Some("when: `r` is false"));
-        assert!(format!("{:?}", r.entries[0].resource).contains("/srv/x"), "--var wins");
+        assert!(
+            format!("{:?}", r.entries[0].resource).contains("/srv/x"),
+            "--var wins"
+        );
         assert_eq!(r.handlers.len(), 1);
     }
 
@@ -308,17 +334,37 @@ mod tests {
     fn errors_point_at_the_problem() {
         let d = tempfile::tempdir().unwrap();
         let cases = [
-            ("[[resource]]\nname = \"x\"\ntype = \"fil\"\npath = \"/a\"\n", "r.toml:1:1: unknown resource type `fil`; did you mean `file`?"),
-            ("[[resource]]\nname = \"x\"\ntype = \"file\"\npath = \"/a\"\ncontent = \"\"\nmdoe = \"0644\"\n", "r.toml:6:1: unknown key `mdoe`"),
-            ("[[resource]]\nname = \"x\"\ntype = \"file\"\npath = 3\n", "r.toml:4:8: `path` in the `file` resource `x` must be a string, found an integer"),
-            ("[[resource]]\nname = \"x\"\ntype = \"command\"\ncommand = \"true\"\nnotify = [\"nope\"]\n", "there is no [[handler]]"),
-            ("resources = 1\n", "r.toml:1:1: unknown top-level key `resources`; did you mean `resource`?"),
-            ("[[resource]]\nname = \"x\"\ntype = \"command\"\ncommand = \"true\"\nwhen = \"nope\"\n", "r.toml:5:8: bad `when` condition: unknown variable `nope`"),
+            (
+                "[[resource]]\nname = \"x\"\ntype = \"fil\"\npath = \"/a\"\n",
+                "r.toml:1:1: unknown resource type `fil`; did you mean `file`?",
+            ),
+            (
+                "[[resource]]\nname = \"x\"\ntype = \"file\"\npath = \"/a\"\ncontent = \"\"\nmdoe = \"0644\"\n",
+                "r.toml:6:1: unknown key `mdoe`",
+            ),
+            (
+                "[[resource]]\nname = \"x\"\ntype = \"file\"\npath = 3\n",
+                "r.toml:4:8: `path` in the `file` resource `x` must be a string, found an integer",
+            ),
+            (
+                "[[resource]]\nname = \"x\"\ntype = \"command\"\ncommand = \"true\"\nnotify = [\"nope\"]\n",
+                "there is no [[handler]]",
+            ),
+            (
+                "resources = 1\n",
+                "r.toml:1:1: unknown top-level key `resources`; did you mean `resource`?",
+            ),
+            (
+                "[[resource]]\nname = \"x\"\ntype = \"command\"\ncommand = \"true\"\nwhen = \"nope\"\n",
+                "r.toml:5:8: bad `when` condition: unknown variable `nope`",
+            ),
             ("[[resource]\n", "r.toml:1:"),
         ];
         for (text, want) in cases {
             let p = write(d.path(), "r.toml", text);
-            let e = load(&[p], serde_json::json!({}), &[]).unwrap_err().to_string();
+            let e = load(&[p], serde_json::json!({}), &[])
+                .unwrap_err()
+                .to_string();
             let e = e.replace(&format!("{}/", d.path().display()), "");
             assert!(e.contains(want), "got {e:?}, want {want:?}");
         }

@@ -187,17 +187,27 @@ mod tests {
             resources: vec![
                 o("file[a]", Status::Ok, "fine"),
                 o("command[b]", Status::Failed, "exit 1"),
-                o("file[c]", Status::Skipped, "not run: stopped after `command[b]` failed"),
+                o(
+                    "file[c]",
+                    Status::Skipped,
+                    "not run: stopped after `command[b]` failed",
+                ),
             ],
             round_trips: 3,
             elapsed_ms: 1500,
             ..Default::default()
         };
         let recap = r.recap();
-        assert_eq!(recap[0], "root@h:22 : ok=1 changed=0 failed=1 skipped=1  (3 round trips, 1.50 s)");
+        assert_eq!(
+            recap[0],
+            "root@h:22 : ok=1 changed=0 failed=1 skipped=1  (3 round trips, 1.50 s)"
+        );
         assert_eq!(recap[1], "  failed: command[b] (r.toml:1:1)");
         assert_eq!(recap[3], "    file[c]");
-        assert!(r.to_json(&|s| s.replace("fine", "****")).contains("\"reason\": \"****\""));
+        assert!(
+            r.to_json(&|s| s.replace("fine", "****"))
+                .contains("\"reason\": \"****\"")
+        );
         assert_eq!(line(&r.resources[0], false), "ok           file[a]  fine");
     }
 }

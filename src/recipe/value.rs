@@ -91,11 +91,9 @@ impl Node {
             Kind::Float(f) => J::from(*f),
             Kind::Bool(b) => J::Bool(*b),
             Kind::Array(a) => J::Array(a.iter().map(Node::to_json).collect()),
-            Kind::Table(t) => J::Object(
-                t.iter()
-                    .map(|(k, _, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Kind::Table(t) => {
+                J::Object(t.iter().map(|(k, _, v)| (k.clone(), v.to_json())).collect())
+            }
         }
     }
 }

@@ -37,7 +37,9 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                     .iter()
                     .position(|x| *x == c)
                     .ok_or("unterminated string")?;
-                out.push(Tok::Lit(Value::String(chars[i + 1..i + 1 + end].iter().collect())));
+                out.push(Tok::Lit(Value::String(
+                    chars[i + 1..i + 1 + end].iter().collect(),
+                )));
                 i += end + 2;
             }
             c if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' => {
@@ -206,7 +208,11 @@ mod tests {
         ] {
             assert_eq!(eval(expr, &vars), Ok(want), "{expr}");
         }
-        assert!(eval("nope", &vars).unwrap_err().contains("unknown variable `nope`"));
+        assert!(
+            eval("nope", &vars)
+                .unwrap_err()
+                .contains("unknown variable `nope`")
+        );
         assert!(eval("r and", &vars).is_err());
         assert!(eval("(r", &vars).is_err());
     }

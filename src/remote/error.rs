@@ -99,7 +99,9 @@ pub enum RemoteError {
     },
     /// The connection dropped while a command ran that is not marked
     /// idempotent: it may have run partly, so it is not retried.
-    #[error("connection to {host} lost while `{command}` was running (it may have partly run; not retried): {message}")]
+    #[error(
+        "connection to {host} lost while `{command}` was running (it may have partly run; not retried): {message}"
+    )]
     Interrupted {
         /// The host.
         host: String,

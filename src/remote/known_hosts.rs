@@ -144,8 +144,10 @@ mod tests {
     use super::*;
 
     // Generated with `ssh-keygen -t ed25519`; fingerprint from `ssh-keygen -lf`.
-    const ED1: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIImghGjjlhTwRRfpw++HvnUNSz6Kk3xDncTXho6uM5QT";
-    const ED2: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOHUK06bxHLL46tT0kMFiD12nFG40T3uvbfVL2MhFMF";
+    const ED1: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIImghGjjlhTwRRfpw++HvnUNSz6Kk3xDncTXho6uM5QT";
+    const ED2: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOHUK06bxHLL46tT0kMFiD12nFG40T3uvbfVL2MhFMF";
 
     fn key(s: &str) -> PublicKey {
         PublicKey::from_openssh(s).unwrap()
@@ -169,9 +171,15 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].line, 6);
         assert_eq!(entries[0].patterns, ["[127.0.0.1]:2222", "other"]);
-        assert_eq!(check(&entries, "127.0.0.1", 2222, &key(ED1)), Verdict::Known);
+        assert_eq!(
+            check(&entries, "127.0.0.1", 2222, &key(ED1)),
+            Verdict::Known
+        );
         assert_eq!(check(&entries, "OTHER", 22, &key(ED1)), Verdict::Known);
-        assert_eq!(check(&entries, "127.0.0.1", 22, &key(ED1)), Verdict::Unknown);
+        assert_eq!(
+            check(&entries, "127.0.0.1", 22, &key(ED1)),
+            Verdict::Unknown
+        );
         assert_eq!(
             check(&entries, "127.0.0.1", 2222, &key(ED2)),
             Verdict::Changed {
@@ -197,10 +205,7 @@ mod tests {
         append(&path, "127.0.0.1", 2222, &key(ED1)).unwrap();
         append(&path, "::1", 22, &key(ED2)).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            text,
-            format!("[127.0.0.1]:2222 {ED1}\n::1 {ED2}\n"),
-        );
+        assert_eq!(text, format!("[127.0.0.1]:2222 {ED1}\n::1 {ED2}\n"),);
         let entries = parse(&text);
         assert_eq!(check(&entries, "::1", 22, &key(ED2)), Verdict::Known);
     }

@@ -119,7 +119,9 @@ pub struct SshTransport {
 impl std::fmt::Debug for SshTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // keys stay out of Debug on purpose
-        f.debug_struct("SshTransport").field("host", &self.cfg.display_host()).finish()
+        f.debug_struct("SshTransport")
+            .field("host", &self.cfg.display_host())
+            .finish()
     }
 }
 
@@ -169,7 +171,10 @@ impl SshTransport {
         }
         *live = None;
         let conn = Arc::new(self.connect_with_retry().await?);
-        let generation = self.generations.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let generation = self
+            .generations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
         *live = Some(Live {
             generation,
             conn: conn.clone(),
@@ -223,21 +228,25 @@ impl SshTransport {
             let message = match channel::run(&conn, cmd).await {
                 Ok(out) => return Ok(out),
                 Err(Attempt::Failed(e)) => return Err(e),
-                Err(Attempt::NotStarted(m)) => m,
-                Err(Attempt::Interrupted(m)) if cmd.is_idempotent() => m,
+                Err(Attempt::NotStarted(m)) => {
+                    // a channel refused on a healthy connection is retried on it
+                    if conn.is_closed() {
+                        self.invalidate(generation).await;
+                    }
+                    m
+                }
                 Err(Attempt::Interrupted(message)) => {
                     self.invalidate(generation).await;
-                    return Err(RemoteError::Interrupted {
-                        host: self.cfg.display_host(),
-                        command: channel::short(cmd),
-                        message,
-                    });
+                    if !cmd.is_idempotent() {
+                        return Err(RemoteError::Interrupted {
+                            host: self.cfg.display_host(),
+                            command: channel::short(cmd),
+                            message,
+                        });
+                    }
+                    message
                 }
             };
-            // A channel refused on a healthy connection is retried on the same one.
-            if conn.is_closed() {
-                self.invalidate(generation).await;
-            }
             let delay = connect::backoff(attempt);
             if start.elapsed() + delay > self.cfg.retry_budget {
                 return Err(RemoteError::Disconnected {
@@ -245,6 +254,7 @@ impl SshTransport {
                     message: format!("`{}`: {message}", channel::short(cmd)),
                 });
             }
+            // the first reconnect is immediate; later ones back off
             if !conn.is_closed() || attempt > 0 {
                 tokio::time::sleep(delay).await;
             }
@@ -258,12 +268,21 @@ impl Transport for SshTransport {
         self.exec_inner(cmd).await
     }
 
-    async fn put(&self, content: &[u8], path: &str, mode: u32, sudo: bool) -> Result<(), RemoteError> {
+    async fn put(
+        &self,
+        content: &[u8],
+        path: &str,
+        mode: u32,
+        sudo: bool,
+    ) -> Result<(), RemoteError> {
         let cmd = upload::command(content, path, mode, sudo, &upload::random_tag());
-        let out = self.exec_inner(&cmd).await.map_err(|e| RemoteError::Upload {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let out = self
+            .exec_inner(&cmd)
+            .await
+            .map_err(|e| RemoteError::Upload {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         if out.success() {
             return Ok(());
         }

@@ -14,6 +14,7 @@ use crate::manifest::{self, BoxManifest, Freshness};
 use crate::stage::StageError;
 use crate::template::vagrantfile::VagrantProvider;
 
+mod lock;
 mod packer_run;
 
 /// The builder actually used.
@@ -60,7 +61,12 @@ pub fn box_destination(ctx: &Context, provider: BoxProvider) -> PathBuf {
 }
 
 /// The inputs every build shares, added to the builder's own.
-fn full_inputs(mut inputs: BTreeMap<String, String>, ctx: &Context, b: Builder, p: BoxProvider) -> BTreeMap<String, String> {
+fn full_inputs(
+    mut inputs: BTreeMap<String, String>,
+    ctx: &Context,
+    b: Builder,
+    p: BoxProvider,
+) -> BTreeMap<String, String> {
     inputs.insert("builder".into(), b.as_str().into());
     inputs.insert("provider".into(), p.as_str().into());
     inputs.insert("name".into(), ctx.config.name.clone());
@@ -78,6 +84,11 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
         dest.display(),
         builder.as_str()
     ));
+    let _lock = if ctx.runner.is_dry_run() {
+        None
+    } else {
+        Some(lock::acquire(&ctx.work_dir())?)
+    };
     let out_dir = ctx.output_dir();
     crate::artifact::sweep_partials(&out_dir).map_err(io_err("cleaning", &out_dir))?;
     let mut timings = BTreeMap::new();
@@ -101,7 +112,11 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
                 return Ok(());
             }
             timings.insert("prepare".to_owned(), t.elapsed().as_secs_f64());
-            let accel = if ctx.config.vm.accelerator == Accelerator::Kvm { "kvm" } else { "tcg" };
+            let accel = if ctx.config.vm.accelerator == Accelerator::Kvm {
+                "kvm"
+            } else {
+                "tcg"
+            };
             (job, inputs, accel.to_owned())
         }
     };
@@ -109,10 +124,19 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
     packer_run::run(ctx, &job)?;
     timings.insert("packer".to_owned(), t.elapsed().as_secs_f64());
     if ctx.runner.is_dry_run() {
-        ctx.ui.info(&format!("dry run: would install {} and its manifest", dest.display()));
+        ctx.ui.info(&format!(
+            "dry run: would install {} and its manifest",
+            dest.display()
+        ));
         return Ok(());
     }
-    let info = Installed { builder, provider, inputs, accel, t0 };
+    let info = Installed {
+        builder,
+        provider,
+        inputs,
+        accel,
+        t0,
+    };
     install(ctx, &job, &dest, info, timings)
 }
 
@@ -124,14 +148,18 @@ fn is_fresh(ctx: &Context, dest: &Path, inputs: &BTreeMap<String, String>) -> bo
     }
     match manifest::freshness(dest, &manifest::input_hash(inputs)) {
         Freshness::UpToDate => {
-            ctx.ui.info(&format!("up to date (inputs unchanged): {}", dest.display()));
+            ctx.ui.info(&format!(
+                "up to date (inputs unchanged): {}",
+                dest.display()
+            ));
             true
         }
         Freshness::Stale(why) => {
             if let Ok(Some(old)) = manifest::read(&manifest::path_for(dest)) {
                 let changed = manifest::changed_inputs(&old.inputs, inputs);
                 if !changed.is_empty() {
-                    ctx.ui.info(&format!("changed inputs: {}", changed.join(", ")));
+                    ctx.ui
+                        .info(&format!("changed inputs: {}", changed.join(", ")));
                 }
             }
             ctx.ui.info(&format!("building: {why}"));
@@ -151,17 +179,29 @@ struct Installed {
 /// Move the finished box into place and write its manifest. The old manifest
 /// goes first, so a crash in between leaves a box without manifest (rebuilt
 /// next time), never a manifest describing another box.
-fn install(ctx: &Context, job: &PackerJob, dest: &Path, info: Installed, mut timings: BTreeMap<String, f64>) -> Result<(), Error> {
+fn install(
+    ctx: &Context,
+    job: &PackerJob,
+    dest: &Path,
+    info: Installed,
+    mut timings: BTreeMap<String, f64>,
+) -> Result<(), Error> {
     let src = &job.box_path;
     if !src.exists() {
-        return Err(StageError::Unexpected(format!("packer finished but wrote no box at `{}`", src.display())).into());
+        return Err(StageError::Unexpected(format!(
+            "packer finished but wrote no box at `{}`",
+            src.display()
+        ))
+        .into());
     }
     let t = Instant::now();
     let (digest, size) = crate::export::hash::hash_file(src).map_err(io_err("hashing", src))?;
     timings.insert("hash".to_owned(), t.elapsed().as_secs_f64());
     let mpath = manifest::path_for(dest);
     match std::fs::remove_file(&mpath) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err("removing", &mpath)(e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io_err("removing", &mpath)(e));
+        }
         _ => {}
     }
     move_into_place(src, dest)?;
@@ -173,17 +213,28 @@ fn install(ctx: &Context, job: &PackerJob, dest: &Path, info: Installed, mut tim
         builder: info.builder.as_str().to_owned(),
         input_hash: manifest::input_hash(&info.inputs),
         inputs: info.inputs,
-        box_file: dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        box_file: dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         box_size: size,
         box_sha256: digest.hex(),
         tools: tool_versions(ctx, info.builder),
         accelerator: info.accel,
-        timings_secs: timings.into_iter().map(|(k, v)| (k, (v * 10.0).round() / 10.0)).collect(),
+        timings_secs: timings
+            .into_iter()
+            .map(|(k, v)| (k, (v * 10.0).round() / 10.0))
+            .collect(),
         created: now_rfc3339(),
     };
     manifest::write(&mpath, &m).map_err(io_err("writing", &mpath))?;
     let _ = std::fs::remove_dir_all(&job.packer_output_dir);
-    ctx.ui.info(&format!("box: {} ({:.0} MiB), manifest: {}", dest.display(), size as f64 / 1048576.0, mpath.display()));
+    ctx.ui.info(&format!(
+        "box: {} ({:.0} MiB), manifest: {}",
+        dest.display(),
+        size as f64 / 1048576.0,
+        mpath.display()
+    ));
     Ok(())
 }
 
@@ -192,9 +243,11 @@ fn move_into_place(src: &Path, dest: &Path) -> Result<(), Error> {
     match crate::artifact::install(src, dest) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-            let mut f = crate::artifact::AtomicFile::create(dest).map_err(io_err("creating", dest))?;
+            let mut f =
+                crate::artifact::AtomicFile::create(dest).map_err(io_err("creating", dest))?;
             let mut r = std::fs::File::open(src).map_err(io_err("opening", src))?;
-            crate::export::hash::copy_interruptible(&mut r, f.file()).map_err(io_err("copying", src))?;
+            crate::export::hash::copy_interruptible(&mut r, f.file())
+                .map_err(io_err("copying", src))?;
             f.commit().map_err(io_err("installing", dest))?;
             std::fs::remove_file(src).map_err(io_err("removing", src))
         }
@@ -212,10 +265,19 @@ fn tool_versions(ctx: &Context, builder: Builder) -> BTreeMap<String, String> {
             .unwrap_or_else(|| "unknown".to_owned())
     };
     let packer = first_line(&crate::tool::packer::version());
-    v.insert("packer".into(), crate::tool::packer::parse_version(&packer).unwrap_or(packer));
-    v.insert("qemu-img".into(), first_line(&crate::process::Cmd::new("qemu-img").arg("--version")));
+    v.insert(
+        "packer".into(),
+        crate::tool::packer::parse_version(&packer).unwrap_or(packer),
+    );
+    v.insert(
+        "qemu-img".into(),
+        first_line(&crate::process::Cmd::new("qemu-img").arg("--version")),
+    );
     if builder == Builder::Debootstrap {
-        v.insert("debootstrap".into(), first_line(&crate::process::Cmd::new("debootstrap").arg("--version")));
+        v.insert(
+            "debootstrap".into(),
+            first_line(&crate::process::Cmd::new("debootstrap").arg("--version")),
+        );
     }
     v
 }
@@ -237,9 +299,21 @@ mod tests {
 
     #[test]
     fn auto_builder_is_debootstrap_only_where_it_can_run() {
-        assert_eq!(choose_builder(BuilderChoice::Auto, true), Builder::Debootstrap);
-        assert_eq!(choose_builder(BuilderChoice::Auto, false), Builder::Installer);
-        assert_eq!(choose_builder(BuilderChoice::Installer, true), Builder::Installer);
-        assert_eq!(choose_builder(BuilderChoice::Debootstrap, false), Builder::Debootstrap);
+        assert_eq!(
+            choose_builder(BuilderChoice::Auto, true),
+            Builder::Debootstrap
+        );
+        assert_eq!(
+            choose_builder(BuilderChoice::Auto, false),
+            Builder::Installer
+        );
+        assert_eq!(
+            choose_builder(BuilderChoice::Installer, true),
+            Builder::Installer
+        );
+        assert_eq!(
+            choose_builder(BuilderChoice::Debootstrap, false),
+            Builder::Debootstrap
+        );
     }
 }

@@ -39,7 +39,7 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
 /// for a disk that is thrown away.
 pub fn destroy_vm(ctx: &Context) -> Result<(), Error> {
     let v = super::up::vagrant(ctx);
-    if !v.state_dir().join("machines").exists() {
+    if !super::up::machine_created(&v, &ctx.config.name) {
         ctx.ui.info("no Vagrant machine for this project");
         return Ok(());
     }
@@ -88,4 +88,98 @@ fn remove_work_dir(ctx: &Context, work: &Path) -> Result<(), Error> {
         ctx.ui.debug(&format!("removed {}", p.display()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crate::context::{Context, RunOptions};
+    use crate::process::{FakeRunner, Output};
+    use crate::ui::Ui;
+
+    fn context(dir: &Path, runner: Arc<FakeRunner>) -> Context {
+        let config =
+            crate::config::parse_str(Path::new("vmbuild.toml"), "name = \"devhub\"\n").unwrap();
+        Context {
+            config,
+            project_dir: dir.to_owned(),
+            runner,
+            ui: Arc::new(Ui::silent()),
+            opts: RunOptions::default(),
+        }
+    }
+
+    /// A work dir as `-p -u` leave it.
+    fn populate(dir: &Path) {
+        let w = dir.join(".vmbuild");
+        for d in [
+            "vagrant/.vagrant/machines/devhub/libvirt",
+            "base",
+            "cache/iso",
+            "packer/output",
+        ] {
+            std::fs::create_dir_all(w.join(d)).unwrap();
+        }
+        std::fs::write(
+            w.join("vagrant/.vagrant/machines/devhub/libvirt/id"),
+            "uuid",
+        )
+        .unwrap();
+        std::fs::write(w.join("vagrant/Vagrantfile"), "# x").unwrap();
+        std::fs::write(w.join("known_hosts"), "").unwrap();
+        std::fs::create_dir_all(dir.join("builds")).unwrap();
+        std::fs::write(dir.join("builds/.partial-x.box.123"), "half").unwrap();
+        std::fs::write(dir.join("builds/devhub-libvirt.box"), "box").unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn clean_destroys_the_vm_and_keeps_caches_and_boxes() {
+        let dir = tempfile::tempdir().unwrap();
+        populate(dir.path());
+        let r = Arc::new(FakeRunner::new());
+        super::run(&context(dir.path(), Arc::clone(&r))).unwrap();
+        let argv: Vec<Vec<String>> = r.commands().iter().map(|c| c.argv()).collect();
+        assert_eq!(argv, [["vagrant", "destroy", "-f", "--machine-readable"]]);
+        assert_eq!(names(&dir.path().join(".vmbuild")), ["base", "cache"]);
+        assert_eq!(names(&dir.path().join("builds")), ["devhub-libvirt.box"]);
+        // a second clean has nothing to destroy
+        super::run(&context(dir.path(), Arc::clone(&r))).unwrap();
+        assert_eq!(r.commands().len(), 1);
+    }
+
+    #[test]
+    fn reset_destroys_a_known_vm_then_forgets_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        populate(dir.path());
+        let r = Arc::new(FakeRunner::new());
+        let status = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tools/vagrant/status-running.txt"
+        ))
+        .unwrap();
+        r.on(
+            &["vagrant", "status"],
+            Output {
+                code: Some(0),
+                stdout: status,
+                stderr: Vec::new(),
+            },
+        );
+        crate::stage::reset::run(&context(dir.path(), Arc::clone(&r))).unwrap();
+        let firsts: Vec<String> = r.commands().iter().map(|c| c.argv()[1].clone()).collect();
+        assert_eq!(firsts, ["status", "destroy"]);
+        assert!(!dir.path().join(".vmbuild/vagrant/.vagrant").exists());
+        assert!(dir.path().join(".vmbuild/vagrant/Vagrantfile").exists());
+    }
 }

@@ -118,10 +118,12 @@ pub fn latest_box(dir: &Path, name: &str) -> Result<PathBuf, Error> {
 }
 
 /// Stream `box.img` out of the box (tar, or tar.gz as Packer writes it) into a
-/// temp file in the work dir, removed when dropped.
+/// temp file in `<work dir>/export/`, removed when dropped.
 fn extract_disk(ctx: &Context, box_path: &Path) -> Result<tempfile::NamedTempFile, Error> {
-    let work = ctx.work_dir();
+    let work = ctx.work_dir().join("export");
     std::fs::create_dir_all(&work).map_err(|e| ExportError::io("creating", &work, e))?;
+    // a disk left by a run that was killed outright
+    crate::artifact::sweep_partials(&work).map_err(|e| ExportError::io("cleaning", &work, e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!("{}export-disk.", crate::artifact::PARTIAL_PREFIX))
         .tempfile_in(&work)

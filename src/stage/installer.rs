@@ -57,48 +57,69 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// Download (or find in the cache) the installer ISO; returns its path.
-fn ensure_iso(ctx: &Context, sha256: &str) -> Result<PathBuf, Error> {
+/// Where the verified ISO with checksum `sha256` is cached.
+fn iso_cache_path(ctx: &Context, sha256: &str) -> PathBuf {
+    download::cache_path(&ctx.work_dir().join("cache").join("iso"), sha256, "iso")
+}
+
+/// Download the installer ISO to `iso` unless it is cached there.
+fn ensure_iso(ctx: &Context, iso: &Path, sha256: &str) -> Result<(), Error> {
     let cfg = &ctx.config;
     let url = cfg.base.installer.iso_url.as_str();
-    download::parse_source(url).map_err(|e| config_value("base.installer.iso_url", e.to_string()))?;
-    let iso = download::cache_path(&ctx.work_dir().join("cache").join("iso"), sha256, "iso");
+    download::parse_source(url)
+        .map_err(|e| config_value("base.installer.iso_url", e.to_string()))?;
     if iso.is_file() {
-        ctx.ui.debug(&format!("installer ISO cached at {}", iso.display()));
-        return Ok(iso);
+        ctx.ui
+            .debug(&format!("installer ISO cached at {}", iso.display()));
+        return Ok(());
     }
     if ctx.runner.is_dry_run() {
-        ctx.ui.info(&format!("would download {url} to {}", iso.display()));
-        return Ok(iso);
+        ctx.ui
+            .info(&format!("would download {url} to {}", iso.display()));
+        return Ok(());
     }
-    let resuming = download::part_path(&iso).exists();
+    let resuming = download::part_path(iso).exists();
     ctx.ui.info(&format!(
         "{} installer ISO {url}",
         if resuming { "resuming" } else { "downloading" }
     ));
-    let pb = ctx.ui.progress("installer ISO", None);
     let req = download::Request {
         url,
         sha256,
-        dest: &iso,
-        proxy: cfg.proxy.http_proxy.as_deref().filter(|p| !p.trim().is_empty()),
+        dest: iso,
+        proxy: cfg
+            .proxy
+            .http_proxy
+            .as_deref()
+            .filter(|p| !p.trim().is_empty()),
     };
+    let mut pb: Option<indicatif::ProgressBar> = None;
+    let mut quarter_shown = 0;
     let result = download::fetch(&req, &mut |done, total| {
-        if let Some(t) = total {
-            pb.set_length(t);
+        let bar = pb.get_or_insert_with(|| ctx.ui.progress("installer ISO", total));
+        bar.set_position(done);
+        // without a visible bar (not a terminal, -q, -v) a line per quarter
+        if let Some(t) = total.filter(|t| *t > 0 && bar.is_hidden()) {
+            let quarter = done * 4 / t;
+            if quarter > quarter_shown {
+                quarter_shown = quarter;
+                ctx.ui
+                    .info(&format!("installer ISO: {} of {} MiB", done >> 20, t >> 20));
+            }
         }
-        pb.set_position(done);
     });
-    pb.finish_and_clear();
+    if let Some(bar) = pb {
+        bar.finish_and_clear();
+    }
     match result {
         Ok(Fetched::Downloaded { transferred, .. }) => {
             ctx.ui.info(&format!(
                 "installer ISO verified ({} MiB transferred)",
                 transferred / (1024 * 1024)
             ));
-            Ok(iso)
+            Ok(())
         }
-        Ok(Fetched::Cached) => Ok(iso),
+        Ok(Fetched::Cached) => Ok(()),
         Err(DownloadError::Interrupted { .. }) => Err(Error::Interrupted),
         Err(e) => Err(Error::Download(e)),
     }
@@ -170,9 +191,8 @@ pub fn prepare(ctx: &Context) -> Result<PackerJob, Error> {
         "Preparing the Debian installer build ({})",
         builder.packer_type()
     ));
-    let iso = ensure_iso(ctx, &sha256)?;
     let paths = InstallerPaths {
-        iso,
+        iso: iso_cache_path(ctx, &sha256),
         job_dir: ctx.work_dir().join("installer").join(builder.packer_type()),
     };
     let templates = ctx.templates();
@@ -186,6 +206,8 @@ pub fn prepare(ctx: &Context) -> Result<PackerJob, Error> {
         .map(|(_, o)| o.to_string())
         .unwrap_or_else(|_| builder.template_name().to_owned());
     check_json(&rendered.packer_json, &origin)?;
+    // config and templates are fine: only now fetch the (large) ISO
+    ensure_iso(ctx, &paths.iso, &sha256)?;
 
     let box_path = paths.box_path(&cfg.name, builder);
     remove_leftovers(&paths, &box_path)?;

@@ -4,13 +4,14 @@
 //! libvirt reports KVM as available whenever `/dev/kvm` exists, yet on some
 //! hosts a KVM guest hangs or qemu aborts. So `kvm` is chosen only when the
 //! probe of [`crate::tool::accel`] booted a kernel under KVM.
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::context::Context;
 use crate::error::Error;
 use crate::process::Cmd;
+use crate::stage::StageError;
 use crate::template::vagrantfile::LibvirtDriver;
-use crate::tool::accel::{self, Accel, Decision};
+use crate::tool::accel::{self, Accel};
 
 /// The libvirt domain type for `accel`.
 pub fn driver_for(accel: Accel) -> LibvirtDriver {
@@ -24,6 +25,11 @@ pub fn driver_for(accel: Accel) -> LibvirtDriver {
 /// (probing KVM for `auto`; `--dry-run` assumes software emulation).
 /// A probe that cannot run at all means software emulation, with a warning.
 pub fn driver(ctx: &Context) -> Result<LibvirtDriver, Error> {
+    if ctx.runner.is_dry_run() {
+        ctx.ui
+            .info("libvirt: dry run, no KVM probe; assuming software emulation (`qemu`)");
+        return Ok(LibvirtDriver::Qemu);
+    }
     // no kernel on the host (common in containers): the base disk's own
     // kernel, which `-p` keeps next to the cached disk, serves as well
     let kernel = accel::host_kernels().into_iter().next().or_else(|| {
@@ -33,22 +39,18 @@ pub fn driver(ctx: &Context) -> Result<LibvirtDriver, Error> {
             .filter(|k| k.exists())
     });
     let mut probe_err = None;
-    let decision = if ctx.runner.is_dry_run() {
-        Decision::Configured(Accel::Tcg)
-    } else {
-        accel::decide(
-            ctx.config.vm.accelerator,
-            Path::new("/dev/kvm").exists(),
-            kernel.as_deref(),
-            |cmd| match ctx.runner.run_unchecked(cmd) {
-                Ok(out) => Some(out),
-                Err(e) => {
-                    probe_err = Some(e);
-                    None
-                }
-            },
-        )
-    };
+    let decision = accel::decide(
+        ctx.config.vm.accelerator,
+        Path::new("/dev/kvm").exists(),
+        kernel.as_deref(),
+        |cmd| match ctx.runner.run_unchecked(cmd) {
+            Ok(out) => Some(out),
+            Err(e) => {
+                probe_err = Some(e);
+                None
+            }
+        },
+    );
     if let Some(e) = probe_err {
         if e.is_interrupted() {
             return Err(e.into());
@@ -126,9 +128,113 @@ pub fn remove_box_volumes(ctx: &Context, box_name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The libvirt domain vagrant-libvirt made for this project (its
+/// `default_prefix` from the Vagrantfile, then the machine name).
+pub fn domain_name(ctx: &Context) -> String {
+    format!(
+        "{}{}",
+        crate::template::vagrantfile::vm_prefix(&ctx.project_dir),
+        ctx.config.name
+    )
+}
+
+/// `virsh domblklist --details DOMAIN`.
+pub fn domblklist_cmd(domain: &str) -> Cmd {
+    Cmd::new("virsh")
+        .args(["-c", "qemu:///system", "domblklist", "--details"])
+        .arg(domain)
+}
+
+/// One row of `virsh domblklist --details`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockDevice {
+    /// `disk`, `cdrom`, …
+    pub device: String,
+    /// Guest device, e.g. `vda`.
+    pub target: String,
+    /// Host file, `None` for an empty drive (`-`).
+    pub source: Option<PathBuf>,
+}
+
+/// Parse `virsh domblklist --details` (the source may contain spaces).
+pub fn parse_domblklist(text: &str) -> Vec<BlockDevice> {
+    text.lines()
+        .skip_while(|l| !l.trim_start().starts_with("---"))
+        .skip(1)
+        .filter_map(|l| {
+            let mut rest = l.trim();
+            let mut next = || {
+                let (field, tail) = rest.split_once(char::is_whitespace)?;
+                rest = tail.trim_start();
+                Some(field.to_owned())
+            };
+            let (_kind, device, target) = (next()?, next()?, next()?);
+            let source = (rest != "-" && !rest.is_empty()).then(|| PathBuf::from(rest));
+            Some(BlockDevice {
+                device,
+                target,
+                source,
+            })
+        })
+        .collect()
+}
+
+/// For export: shut the VM down cleanly (`vagrant halt`, so the guest's file
+/// systems are flushed) and return its system disk. It is a qcow2 whose
+/// backing file is the box's volume: `qemu-img convert` flattens it.
+pub fn halted_vm_disk(ctx: &Context) -> Result<PathBuf, Error> {
+    let v = super::up::vagrant(ctx);
+    if !super::up::machine_created(&v, &ctx.config.name) {
+        return Err(StageError::Precondition(
+            "no VM to export from: run `vmbuild -u` first".into(),
+        )
+        .into());
+    }
+    super::up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
+    let domain = domain_name(ctx);
+    let out = ctx.runner.run(&domblklist_cmd(&domain))?;
+    parse_domblklist(&out.stdout_str())
+        .into_iter()
+        .find(|d| d.device == "disk")
+        .and_then(|d| d.source)
+        .ok_or_else(|| {
+            StageError::Unexpected(format!("libvirt domain `{domain}` has no disk with a file"))
+                .into()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_disk_from_captured_domblklist() {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tools/vagrant/virsh-domblklist.txt"
+        );
+        let devs = parse_domblklist(&std::fs::read_to_string(p).unwrap());
+        assert_eq!(
+            devs,
+            [
+                BlockDevice {
+                    device: "disk".into(),
+                    target: "vda".into(),
+                    source: Some(PathBuf::from("/tmp/vmbv-dev/disk.qcow2"))
+                },
+                BlockDevice {
+                    device: "cdrom".into(),
+                    target: "hdc".into(),
+                    source: None
+                }
+            ]
+        );
+        let spaced = parse_domblklist("---\n file disk vda /var/lib/a b.img\n");
+        assert_eq!(
+            spaced[0].source.as_deref(),
+            Some(Path::new("/var/lib/a b.img"))
+        );
+    }
 
     #[test]
     fn box_volumes_are_found_in_vol_list() {

@@ -15,11 +15,24 @@ use crate::tool::vagrant;
 /// `recipes/` directory, in name order (number them to order them).
 pub fn recipe_files(ctx: &Context) -> Result<Vec<PathBuf>, Error> {
     let dir = ctx.project_dir.join("recipes");
-    let rd = std::fs::read_dir(&dir).map_err(|source| StageError::Io {
-        what: "reading the recipes directory",
-        path: dir.display().to_string(),
-        source,
-    })?;
+    let no_recipes = || {
+        Error::from(StageError::Precondition(format!(
+            "no recipes (`*.toml`) in `{}`: nothing to provision the VM with",
+            dir.display()
+        )))
+    };
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_recipes()),
+        Err(source) => {
+            return Err(StageError::Io {
+                what: "reading the recipes directory",
+                path: dir.display().to_string(),
+                source,
+            }
+            .into());
+        }
+    };
     let mut files = Vec::new();
     for e in rd {
         let e = e.map_err(|source| StageError::Io {
@@ -34,11 +47,7 @@ pub fn recipe_files(ctx: &Context) -> Result<Vec<PathBuf>, Error> {
     }
     files.sort();
     if files.is_empty() {
-        return Err(StageError::Precondition(format!(
-            "no recipes (`*.toml`) in `{}`: nothing to provision the VM with",
-            dir.display()
-        ))
-        .into());
+        return Err(no_recipes());
     }
     Ok(files)
 }

@@ -30,6 +30,16 @@ pub fn vagrant(ctx: &Context) -> Vagrant {
     Vagrant::new(&vagrant_dir(ctx))
 }
 
+/// Whether Vagrant's state records a created VM for `machine` (an `id` file
+/// under `.vagrant/machines/<machine>/<provider>/`).
+pub fn machine_created(v: &Vagrant, machine: &str) -> bool {
+    std::fs::read_dir(v.state_dir().join("machines").join(machine))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join("id").is_file())
+}
+
 /// Run the up stage.
 pub fn run(ctx: &Context) -> Result<(), Error> {
     ctx.ui.step("Bringing the VM up with Vagrant");
@@ -40,6 +50,8 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
     vagrant_box::add(ctx, &v, provider, &BoxStamp::of(&box_file)?)?;
     let result = up_and_provision(ctx, &v, provider);
     if result.as_ref().is_err_and(is_interrupted) {
+        // Vagrant removes a VM it was creating itself; one it had finished
+        // (interrupted while provisioning) is ours to destroy
         destroy_after_interrupt(ctx, &v);
     }
     result
@@ -80,7 +92,7 @@ pub fn read_ssh_config(ctx: &Context, v: &Vagrant) -> Result<SshConfig, Error> {
     hosts
         .into_iter()
         .find(|h| &h.host == name)
-        .ok_or_else(|| VagrantError::NoStatus(name.clone()).into())
+        .ok_or_else(|| VagrantError::NoSshHost(name.clone()).into())
 }
 
 /// Run a Vagrant command with `--machine-readable` output: its `ui` lines
@@ -118,7 +130,7 @@ pub fn stream_vagrant(ctx: &Context, cmd: &Cmd, label: &str) -> Result<(), Vagra
 
 /// After Ctrl-C: destroy the VM so that nothing is left running.
 pub fn destroy_after_interrupt(ctx: &Context, v: &Vagrant) {
-    if !v.state_dir().join("machines").exists() {
+    if !machine_created(v, &ctx.config.name) {
         return;
     }
     ctx.ui
@@ -210,3 +222,7 @@ fn shared_folder(ctx: &Context, provider: VagrantProvider) -> Result<Option<Shar
         kind,
     }))
 }
+
+#[cfg(test)]
+#[path = "up_tests.rs"]
+mod tests;

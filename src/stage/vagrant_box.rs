@@ -121,15 +121,11 @@ pub fn add(
         ctx.ui.info(&format!("box `{name}` is up to date"));
         return Ok(());
     }
-    let machine_exists = v
-        .state_dir()
-        .join("machines")
-        .join(&ctx.config.name)
-        .exists();
+    let machine_exists = super::up::machine_created(v, &ctx.config.name);
     if machine_exists {
-        ctx.ui.warn(&format!(
-            "the base box changed, but a VM made from the old one exists; `vmbuild -c -u` rebuilds it from the new box"
-        ));
+        ctx.ui.warn(
+            "the base box changed, but a VM made from the old one exists; `vmbuild -c -u` rebuilds it from the new box",
+        );
     } else if provider == VagrantProvider::Libvirt {
         super::libvirt::remove_box_volumes(ctx, &name)?;
     }

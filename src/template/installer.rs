@@ -226,3 +226,141 @@ pub fn render_installer(
         packer_json: templates.render(builder.template_name(), &vars)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        crate::config::parse_str(Path::new("test.toml"), extra).unwrap()
+    }
+
+    fn paths() -> InstallerPaths {
+        InstallerPaths {
+            iso: "/w/cache/iso/abc.iso".into(),
+            job_dir: "/w/installer/qemu".into(),
+        }
+    }
+
+    fn render(cfg: &Config, builder: InstallerBuilder) -> RenderedInstaller {
+        render_installer(
+            &Templates::default(),
+            cfg,
+            builder,
+            &paths(),
+            &"AB".repeat(32),
+        )
+        .unwrap()
+    }
+
+    fn builder_json(r: &RenderedInstaller) -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&r.packer_json).unwrap();
+        v["builders"][0].clone()
+    }
+
+    #[test]
+    fn qemu_template_carries_the_config() {
+        let cfg = config("name = \"hub\"\n[vm]\ncpus = 3\nmemory_mb = 1536\ndisk_gb = 9\n");
+        let r = render(&cfg, InstallerBuilder::Qemu);
+        let b = builder_json(&r);
+        assert_eq!(b["type"], "qemu");
+        assert_eq!(b["accelerator"], "tcg");
+        assert_eq!(b["iso_url"], "/w/cache/iso/abc.iso");
+        assert_eq!(b["iso_checksum"], format!("sha256:{}", "ab".repeat(32)));
+        assert_eq!(b["cpus"], 3);
+        assert_eq!(b["memory"], 1536);
+        assert_eq!(b["disk_size"], "9216M");
+        assert_eq!(b["http_directory"], "/w/installer/qemu/http");
+        // the preseed may hold a proxy password: serve it to the VM only
+        assert_eq!(b["http_bind_address"], "127.0.0.1");
+        assert_eq!(b["output_directory"], "/w/installer/qemu/output");
+        assert_eq!(b["ssh_username"], "vagrant");
+        let boot = b["boot_command"][0].as_str().unwrap();
+        assert!(
+            boot.contains("url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/preseed.cfg"),
+            "{boot}"
+        );
+        assert!(boot.contains("hostname=jupyterhub domain= "), "{boot}");
+        assert_eq!(
+            b["qemuargs"][1],
+            serde_json::json!(["-serial", "file:/w/installer/qemu/installer-syslog.log"])
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.packer_json).unwrap();
+        assert_eq!(v["post-processors"][0]["type"], "vagrant");
+        assert_eq!(
+            v["post-processors"][0]["output"],
+            "/w/installer/qemu/hub-libvirt.box"
+        );
+    }
+
+    #[test]
+    fn virtualbox_template_uses_sata_and_a_file_serial_port() {
+        let mut cfg = config("[vm]\naccelerator = \"kvm\"\n");
+        // the loader accepts one label today; a dotted name still splits
+        cfg.vm.hostname = "hub.example.org".into();
+        let r = render(&cfg, InstallerBuilder::VirtualboxIso);
+        let b = builder_json(&r);
+        assert_eq!(b["type"], "virtualbox-iso");
+        assert_eq!(b["disk_size"], 20480);
+        assert_eq!(b["hard_drive_interface"], "sata");
+        assert_eq!(b["vboxmanage"][0][1], "{{ .Name }}");
+        let boot = b["boot_command"][0].as_str().unwrap();
+        assert!(boot.contains("hostname=hub domain=example.org "), "{boot}");
+        assert!(
+            r.preseed
+                .contains("d-i partman-auto/disk string /dev/sda\n")
+        );
+        assert!(
+            r.preseed
+                .contains("d-i grub-installer/bootdev string /dev/sda\n")
+        );
+        assert!(
+            !r.preseed.contains("ttyS1"),
+            "no second serial port on VirtualBox"
+        );
+    }
+
+    #[test]
+    fn kvm_only_when_asked_for() {
+        assert_eq!(accelerator_name(Accelerator::Kvm), "kvm");
+        assert_eq!(accelerator_name(Accelerator::Auto), "tcg");
+        assert_eq!(accelerator_name(Accelerator::Tcg), "tcg");
+    }
+
+    #[test]
+    fn qemu_option_commas_are_doubled() {
+        assert_eq!(qemu_serial_file(Path::new("/a,b/c")), "file:/a,,b/c");
+    }
+
+    #[test]
+    fn json_special_characters_in_paths_stay_valid_json() {
+        let cfg = config("");
+        let p = InstallerPaths {
+            iso: "/w/\"quoted\" \\ dir/x.iso".into(),
+            job_dir: "/w/job".into(),
+        };
+        let r = render_installer(
+            &Templates::default(),
+            &cfg,
+            InstallerBuilder::Qemu,
+            &p,
+            "00",
+        )
+        .unwrap();
+        assert_eq!(builder_json(&r)["iso_url"], "/w/\"quoted\" \\ dir/x.iso");
+    }
+
+    /// The default config's preseed, byte for byte (`UPDATE_GOLDEN=1` rewrites it).
+    #[test]
+    fn preseed_matches_the_golden_file() {
+        let r = render(&config(""), InstallerBuilder::Qemu);
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rendered/preseed-qemu-default.cfg");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+            std::fs::write(&golden, &r.preseed).unwrap();
+        }
+        let want = std::fs::read_to_string(&golden).unwrap();
+        pretty_assertions::assert_eq!(r.preseed, want);
+    }
+}

@@ -58,7 +58,9 @@ pub fn parse_mirror(url: &str) -> Result<MirrorParts, String> {
         ));
     }
     if !is_token(path) || path.contains(['?', '#']) {
-        return Err(format!("`{url}`: the path must be plain (no spaces, query or fragment)"));
+        return Err(format!(
+            "`{url}`: the path must be plain (no spaces, query or fragment)"
+        ));
     }
     let directory = match path.trim_end_matches('/') {
         "" => "/".to_owned(),
@@ -164,8 +166,8 @@ impl PreseedVars {
     /// The preseed for `builder` from the configuration.
     pub fn from_config(cfg: &Config, builder: InstallerBuilder) -> Result<Self, VarsError> {
         let mirror = parse_mirror(&cfg.base.mirror).map_err(|m| bad("base.mirror", m))?;
-        let security = parse_mirror(&cfg.base.security_mirror)
-            .map_err(|m| bad("base.security_mirror", m))?;
+        let security =
+            parse_mirror(&cfg.base.security_mirror).map_err(|m| bad("base.security_mirror", m))?;
         let (hostname, domain) =
             split_hostname(&cfg.vm.hostname).map_err(|m| bad("vm.hostname", m))?;
         let proxy = match cfg.proxy.http_proxy.as_deref().map(str::trim) {
@@ -193,7 +195,10 @@ impl PreseedVars {
             password_crypted: VAGRANT_PASSWORD_CRYPTED.to_owned(),
             disk: builder.disk_device().to_owned(),
             packages: packages.join(" "),
-            authorized_keys: VAGRANT_INSECURE_KEYS.iter().map(|k| (*k).to_owned()).collect(),
+            authorized_keys: VAGRANT_INSECURE_KEYS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
             syslog_to_serial: builder.has_second_serial_port(),
         })
     }
@@ -240,5 +245,78 @@ mod tests {
         for bad in ["", "a b", "-x", "x_y", "a..b", &"a".repeat(64)] {
             assert!(split_hostname(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::template::Templates;
+
+    fn render(toml: &str, builder: InstallerBuilder) -> String {
+        let cfg = crate::config::parse_str(Path::new("t.toml"), toml).unwrap();
+        let vars = PreseedVars::from_config(&cfg, builder).unwrap();
+        Templates::default()
+            .render(PRESEED_TEMPLATE, &vars)
+            .unwrap()
+    }
+
+    #[test]
+    fn preseed_follows_the_config() {
+        let p = render(
+            "[base]\nmirror = \"https://mirror.example:8443/debian/\"\ntimezone = \"Europe/Berlin\"\n\
+             locale = \"de_DE.UTF-8\"\nextra_packages = [\"curl\", \"sudo\"]\n\
+             [proxy]\nhttp_proxy = \"http://proxy.example:3128\"\n[vm]\nhostname = \"box\"\n",
+            InstallerBuilder::Qemu,
+        );
+        for line in [
+            "d-i mirror/protocol string https",
+            "d-i mirror/https/hostname string mirror.example:8443",
+            "d-i mirror/https/directory string /debian",
+            "d-i mirror/http/proxy string http://proxy.example:3128",
+            "d-i time/zone string Europe/Berlin",
+            "d-i debian-installer/locale string de_DE.UTF-8",
+            "d-i netcfg/get_hostname string box",
+            "d-i pkgsel/include string openssh-server sudo curl",
+            "d-i base-installer/install-recommends boolean false",
+            "d-i partman-basicfilesystems/no_swap boolean false",
+            "d-i partman-auto/disk string /dev/vda",
+        ] {
+            assert!(p.lines().any(|l| l == line), "missing `{line}` in:\n{p}");
+        }
+    }
+
+    #[test]
+    fn no_clear_text_password_and_the_vagrant_key_is_installed() {
+        let p = render("", InstallerBuilder::Qemu);
+        assert!(!p.contains("passwd/user-password password"));
+        assert!(p.contains(&format!(
+            "d-i passwd/user-password-crypted password {VAGRANT_PASSWORD_CRYPTED}"
+        )));
+        for key in VAGRANT_INSECURE_KEYS {
+            assert!(
+                p.contains(&format!(
+                    "echo '{key}' >> /target/home/vagrant/.ssh/authorized_keys"
+                )),
+                "{p}"
+            );
+        }
+        assert!(p.contains("NOPASSWD: ALL"));
+        assert!(p.contains("tail -n +1 -f /var/log/syslog"));
+    }
+
+    #[test]
+    fn values_that_would_break_the_file_are_refused() {
+        let cfg = crate::config::parse_str(Path::new("t.toml"), "").unwrap();
+        let mut bad = cfg.clone();
+        bad.base.mirror = "file:///srv/mirror".into();
+        let e = PreseedVars::from_config(&bad, InstallerBuilder::Qemu).unwrap_err();
+        assert_eq!(e.key, "base.mirror");
+        let mut bad = cfg.clone();
+        bad.proxy.http_proxy = Some("http://p:3128\nd-i x string y".into());
+        let e = PreseedVars::from_config(&bad, InstallerBuilder::Qemu).unwrap_err();
+        assert_eq!(e.key, "proxy.http_proxy");
     }
 }

@@ -152,8 +152,14 @@ mod tests {
     #[test]
     fn auto_falls_back_to_tcg_unless_the_guest_boots() {
         let k = Path::new("/k");
-        assert_eq!(decide(Accelerator::Auto, false, Some(k), |_| panic!()), Decision::NoKvmDevice);
-        assert_eq!(decide(Accelerator::Auto, true, None, |_| panic!()), Decision::NoProbeKernel);
+        assert_eq!(
+            decide(Accelerator::Auto, false, Some(k), |_| panic!()),
+            Decision::NoKvmDevice
+        );
+        assert_eq!(
+            decide(Accelerator::Auto, true, None, |_| panic!()),
+            Decision::NoProbeKernel
+        );
         let hung = decide(Accelerator::Auto, true, Some(k), |_| out("SeaBIOS\n"));
         assert_eq!(hung.accel(), Accel::Tcg);
         let ok = decide(Accelerator::Auto, true, Some(k), |c| {
@@ -161,7 +167,10 @@ mod tests {
             out("[    0.9] Kernel panic - not syncing: VFS: Unable to mount root fs\n")
         });
         assert_eq!(ok, Decision::Probed(true));
-        assert_eq!(decide(Accelerator::Auto, true, Some(k), |_| None).accel(), Accel::Tcg);
+        assert_eq!(
+            decide(Accelerator::Auto, true, Some(k), |_| None).accel(),
+            Accel::Tcg
+        );
     }
 
     #[test]

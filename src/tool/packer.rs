@@ -13,7 +13,12 @@ pub const INTERRUPT_GRACE_SECS: u64 = 90;
 /// `packer build -machine-readable` of `template`, run in `work_dir`.
 pub fn build(template: &Path, work_dir: &Path) -> Cmd {
     Cmd::new("packer")
-        .args(["build", "-machine-readable", "-color=false", "-on-error=cleanup"])
+        .args([
+            "build",
+            "-machine-readable",
+            "-color=false",
+            "-on-error=cleanup",
+        ])
         .arg(template)
         .current_dir(work_dir)
         .env("CHECKPOINT_DISABLE", "1")
@@ -139,14 +144,19 @@ pub fn phase_text(say: &str) -> String {
     let Some(rest) = s.strip_prefix("==> ").or_else(|| s.strip_prefix("--> ")) else {
         return s.to_owned();
     };
-    let is_name = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c));
+    let is_name =
+        |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c));
     match rest.split_once(": ") {
         Some((prefix, text)) => {
             let (build, pp) = match prefix.split_once(" (") {
                 Some((b, p)) => (b, p.strip_suffix(')').unwrap_or("")),
                 None => (prefix, "x"),
             };
-            if is_name(build) && is_name(pp) { text.trim().to_owned() } else { rest.to_owned() }
+            if is_name(build) && is_name(pp) {
+                text.trim().to_owned()
+            } else {
+                rest.to_owned()
+            }
         }
         None => rest.to_owned(),
     }

@@ -33,9 +33,9 @@ pub enum VagrantError {
     /// `vagrant ssh-config` printed something we cannot use.
     #[error("cannot read `vagrant ssh-config` output: {0}")]
     SshConfig(#[from] SshConfigError),
-    /// `vagrant status` did not mention the machine.
-    #[error("`vagrant status` did not report machine `{0}`")]
-    NoStatus(String),
+    /// `vagrant ssh-config` did not describe the machine.
+    #[error("`vagrant ssh-config` printed no `Host {0}` block")]
+    NoSshHost(String),
 }
 
 impl VagrantError {

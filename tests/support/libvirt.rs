@@ -1,6 +1,5 @@
-// Helpers for the libvirt end-to-end suite (included with `include!`, so no
-// inner doc comments here): a lock, libvirtd in a network namespace with a
-// Drop guard, and running vmbuild with its output echoed.
+//! Helpers for the libvirt end-to-end suite: a lock, libvirtd in a network
+//! namespace with a Drop guard, and running vmbuild with its output echoed.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};

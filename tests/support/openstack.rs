@@ -38,7 +38,9 @@ fn free_port() -> u16 {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}\n{}\n{}",
@@ -56,13 +58,18 @@ impl OpenStack {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let base = std::env::temp_dir().join(format!("vmbuild-os-{tag}-{}-{nanos}", std::process::id()));
+        let base =
+            std::env::temp_dir().join(format!("vmbuild-os-{tag}-{}-{nanos}", std::process::id()));
         let keystone_port = free_port();
         let mut glance_port = free_port();
         while glance_port == keystone_port {
             glance_port = free_port();
         }
-        let os = OpenStack { base, keystone_port, glance_port };
+        let os = OpenStack {
+            base,
+            keystone_port,
+            glance_port,
+        };
         // The guard exists before start.sh runs, so a failed start is cleaned up too.
         run(Command::new(scripts().join("start.sh"))
             .arg(&os.base)
@@ -85,13 +92,27 @@ impl OpenStack {
     pub fn admin_token(&self) -> String {
         let auth = r#"{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"name":"Default"},"password":"secret"}}},"scope":{"project":{"name":"admin","domain":{"name":"Default"}}}}}"#;
         let out = run(Command::new("curl")
-            .args(["-sf", "-D", "-", "-o", "/dev/null", "-H", "Content-Type: application/json", "-d", auth])
-            .arg(format!("http://127.0.0.1:{}/v3/auth/tokens", self.keystone_port)));
+            .args([
+                "-sf",
+                "-D",
+                "-",
+                "-o",
+                "/dev/null",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                auth,
+            ])
+            .arg(format!(
+                "http://127.0.0.1:{}/v3/auth/tokens",
+                self.keystone_port
+            )));
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("x-subject-token").then(|| v.trim().to_owned())
+                k.eq_ignore_ascii_case("x-subject-token")
+                    .then(|| v.trim().to_owned())
             })
             .expect("X-Subject-Token")
     }
@@ -132,7 +153,8 @@ impl OpenStack {
 
     /// SIGKILL the Glance API (a crash mid-request).
     pub fn kill_glance(&self) {
-        let pid = std::fs::read_to_string(self.base.join("run/glance-api.pid")).expect("glance pid");
+        let pid =
+            std::fs::read_to_string(self.base.join("run/glance-api.pid")).expect("glance pid");
         run(Command::new("kill").args(["-KILL", pid.trim()]));
     }
 

@@ -22,6 +22,7 @@
 //!     let file = host.root.join("etc/os-release");       // the host's files, seen from here
 //!     host.kill_sessions();                              // drop every SSH connection
 //!     host.rekey();                                      // new host keys
+//!     host.stop(); host.restart();                       // a "reboot" (same port, files kept)
 //! }                                                      // Drop: stop + delete state
 //! ```
 //!
@@ -59,7 +60,11 @@ fn run_script(args: &[&str]) -> Output {
 
 fn run_script_ok(args: &[&str]) -> String {
     let out = run_script(args);
-    assert!(out.status.success(), "testhost.sh {args:?} failed: {:?}", out.status);
+    assert!(
+        out.status.success(),
+        "testhost.sh {args:?} failed: {:?}",
+        out.status
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -170,6 +175,18 @@ impl TestHost {
     /// Generate new host keys and restart sshd.
     pub fn rekey(&self) {
         run_script_ok(&["rekey", &self.name]);
+    }
+
+    /// Stop the host like a powered-off VM (its files are kept; `root` is
+    /// unmounted until [`TestHost::restart`]).
+    pub fn stop(&self) {
+        run_script_ok(&["stop", &self.name]);
+    }
+
+    /// Start a stopped host again on the same port, files and host keys
+    /// unchanged (a reboot).
+    pub fn restart(&self) {
+        run_script_ok(&["start", &self.name, &self.port.to_string()]);
     }
 
     /// Discard all filesystem changes and restart (same port).

@@ -88,7 +88,8 @@ pub fn parse_path(text: &str) -> Result<PathInfo, String> {
     };
     for l in lines {
         if let Some(h) = l.strip_prefix("sha256|") {
-            info.sha256 = Some(h.to_owned());
+            // `sha256sum < file` prints "HASH  -"
+            info.sha256 = h.split_whitespace().next().map(str::to_owned);
         } else if let Some(t) = l.strip_prefix("link|") {
             info.link = Some(t.to_owned());
         }
@@ -146,7 +147,10 @@ mod tests {
     #[test]
     fn parses_stat_samples() {
         let f = parse_path("regular file|644|root|root|5\nsha256|abc\n").unwrap();
-        assert_eq!((f.kind, f.mode, f.sha256.as_deref()), (PathKind::File, 0o644, Some("abc")));
+        assert_eq!(
+            (f.kind, f.mode, f.sha256.as_deref()),
+            (PathKind::File, 0o644, Some("abc"))
+        );
         let l = parse_path("symbolic link|777|root|root|7\nlink|/etc/x\n").unwrap();
         assert_eq!(l.link.as_deref(), Some("/etc/x"));
         assert_eq!(parse_path("absent\n").unwrap().kind, PathKind::Absent);

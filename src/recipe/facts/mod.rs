@@ -5,6 +5,7 @@
 pub mod files;
 pub mod mounts;
 pub mod packages;
+pub mod paths;
 pub mod script;
 pub mod system;
 pub mod systemd;

@@ -28,32 +28,36 @@ pub fn parse_dpkg(text: &str) -> Result<Installed, String> {
 /// Age in seconds of the newest apt package list (`None`: no lists at all).
 pub fn parse_apt_lists(text: &str) -> Result<Option<i64>, String> {
     let mut nums = text.split_whitespace().map(str::parse::<i64>);
-    let now = nums
-        .next()
-        .ok_or("no output")?
-        .map_err(|e| e.to_string())?;
+    let now = nums.next().ok_or("no output")?.map_err(|e| e.to_string())?;
     match nums.next() {
         Some(m) => Ok(Some(now - m.map_err(|e| e.to_string())?)),
         None => Ok(None),
     }
 }
 
-/// Parse `pip list --format=json`; `None` when the venv does not exist.
+/// Parse the venv's metadata directory names (`six-1.16.0.dist-info`,
+/// `foo-1.0-py3.11.egg-info`); `None` when the venv does not exist.
 pub fn parse_pip(text: &str) -> Result<Option<Installed>, String> {
-    if text.trim() == "absent" {
-        return Ok(None);
+    let mut lines = text.lines();
+    match lines.next().map(str::trim) {
+        Some("absent") => return Ok(None),
+        Some("venv") => {}
+        other => return Err(format!("unexpected output `{}`", other.unwrap_or(""))),
     }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        name: String,
-        version: String,
+    let mut out = Installed::new();
+    for l in lines.map(str::trim).filter(|l| !l.is_empty()) {
+        let stem = l
+            .strip_suffix(".dist-info")
+            .or_else(|| l.strip_suffix(".egg-info"))
+            .ok_or_else(|| format!("unexpected entry `{l}`"))?;
+        // wheel metadata escapes `-` in names as `_`, so the first `-` ends the name
+        let (name, rest) = stem
+            .split_once('-')
+            .ok_or_else(|| format!("no version in `{l}`"))?;
+        let version = rest.split('-').next().unwrap_or(rest);
+        out.insert(normalize_pip(name), version.to_owned());
     }
-    let list: Vec<Entry> = serde_json::from_str(text.trim()).map_err(|e| e.to_string())?;
-    Ok(Some(
-        list.into_iter()
-            .map(|e| (normalize_pip(&e.name), e.version))
-            .collect(),
-    ))
+    Ok(Some(out))
 }
 
 /// PEP 503 name normalisation (`Foo_Bar.baz` → `foo-bar-baz`).
@@ -69,35 +73,33 @@ pub fn normalize_pip(name: &str) -> String {
     out
 }
 
-/// Parse `npm ls -g --json --depth=0`; `None` when npm is absent.
-pub fn parse_npm(text: &str) -> Result<Option<Installed>, String> {
-    if text.trim() == "absent" {
-        return Ok(None);
+/// Parse `marker` then `name\tversion` lines (the npm and R snippets);
+/// `None` when the first line says `absent` (the tool is not installed).
+pub fn parse_name_version(text: &str, marker: &str) -> Result<Option<Installed>, String> {
+    let mut lines = text.lines();
+    match lines.next().map(str::trim) {
+        Some("absent") => return Ok(None),
+        Some(m) if m == marker => {}
+        other => return Err(format!("unexpected output `{}`", other.unwrap_or(""))),
     }
-    let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| e.to_string())?;
     let mut out = Installed::new();
-    if let Some(deps) = v.get("dependencies").and_then(|d| d.as_object()) {
-        for (name, d) in deps {
-            let ver = d.get("version").and_then(|x| x.as_str()).unwrap_or("");
-            out.insert(name.clone(), ver.to_owned());
-        }
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let (n, v) = line
+            .split_once('\t')
+            .ok_or_else(|| format!("unexpected line `{line}`"))?;
+        out.insert(n.to_owned(), v.trim().to_owned());
     }
     Ok(Some(out))
 }
 
-/// Parse the R snippet (`Package\tVersion` lines); `None` when R is absent.
+/// Global npm packages (`None`: no npm).
+pub fn parse_npm(text: &str) -> Result<Option<Installed>, String> {
+    parse_name_version(text, "npm")
+}
+
+/// Installed R packages (`None`: no R).
 pub fn parse_r(text: &str) -> Result<Option<Installed>, String> {
-    if text.trim() == "absent" {
-        return Ok(None);
-    }
-    let mut out = Installed::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let (n, v) = line
-            .split_once('\t')
-            .ok_or_else(|| format!("unexpected R line `{line}`"))?;
-        out.insert(n.to_owned(), v.to_owned());
-    }
-    Ok(Some(out))
+    parse_name_version(text, "R")
 }
 
 impl Facts {
@@ -117,7 +119,12 @@ impl Facts {
 
     /// Installed Debian packages.
     pub fn dpkg(&self) -> Result<Installed, FactError> {
-        self.parsed(FactQuery::Dpkg, "installed packages (dpkg-query)", &[0], parse_dpkg)
+        self.parsed(
+            FactQuery::Dpkg,
+            "installed packages (dpkg-query)",
+            &[0],
+            parse_dpkg,
+        )
     }
 
     /// Age of the apt lists in seconds (`None` = never updated).
@@ -133,8 +140,7 @@ impl Facts {
 
     /// Global npm packages (`None` = no npm).
     pub fn npm(&self) -> Result<Option<Installed>, FactError> {
-        // npm ls exits 1 for peer-dependency problems yet prints valid JSON
-        self.parsed(FactQuery::Npm, "global npm packages", &[0, 1], parse_npm)
+        self.parsed(FactQuery::Npm, "global npm packages", &[0], parse_npm)
     }
 
     /// Installed R packages (`None` = no R).
@@ -147,7 +153,10 @@ impl Facts {
 mod tests {
     use super::*;
 
-    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/resources/facts");
+    const FIX: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/resources/facts"
+    );
 
     fn fixture(name: &str) -> String {
         std::fs::read_to_string(format!("{FIX}/{name}")).unwrap()
@@ -157,23 +166,45 @@ mod tests {
     fn dpkg_sample() {
         let p = parse_dpkg(&fixture("dpkg-query.txt")).unwrap();
         assert!(p.contains_key("coreutils"));
-        assert!(p.contains_key("libc6"), "multi-arch names are stripped of :arch");
-        assert!(!p.contains_key("removed-pkg"), "rc packages are not installed");
+        assert!(
+            p.contains_key("libc6"),
+            "multi-arch names are stripped of :arch"
+        );
+        assert!(
+            !p.contains_key("removed-pkg"),
+            "rc packages are not installed"
+        );
     }
 
     #[test]
     fn pip_sample() {
-        let p = parse_pip(&fixture("pip-list.json")).unwrap().unwrap();
+        let p = parse_pip(&fixture("pip-dist-info.txt")).unwrap().unwrap();
         assert_eq!(p.get("six").map(String::as_str), Some("1.16.0"));
+        assert_eq!(
+            p.get("jupyter-server-terminals").map(String::as_str),
+            Some("0.5.3")
+        );
+        assert_eq!(p.get("legacy-pkg").map(String::as_str), Some("1.0"));
+        assert!(parse_pip("garbage\n").is_err());
         assert_eq!(parse_pip("absent\n").unwrap(), None);
-        assert_eq!(normalize_pip("Jupyter_Server.Terminals"), "jupyter-server-terminals");
+        assert_eq!(
+            normalize_pip("Jupyter_Server.Terminals"),
+            "jupyter-server-terminals"
+        );
     }
 
     #[test]
     fn npm_and_r_samples() {
-        let n = parse_npm(&fixture("npm-ls.json")).unwrap().unwrap();
-        assert_eq!(n.get("configurable-http-proxy").map(String::as_str), Some("5.3.0"));
-        let r = parse_r("base\t4.2.2\nIRkernel\t1.3.2\n").unwrap().unwrap();
+        let n = parse_npm(&fixture("npm-global.txt")).unwrap().unwrap();
+        assert_eq!(
+            n.get("configurable-http-proxy").map(String::as_str),
+            Some("5.3.0")
+        );
+        assert_eq!(n.get("@scope/pkg").map(String::as_str), Some("1.0.0"));
+        assert_eq!(parse_npm("absent\n").unwrap(), None);
+        let r = parse_r("R\nbase\t4.2.2\nIRkernel\t1.3.2\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(r.get("IRkernel").map(String::as_str), Some("1.3.2"));
         assert_eq!(parse_apt_lists("100\n40\n").unwrap(), Some(60));
         assert_eq!(parse_apt_lists("100\n").unwrap(), None);

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use super::{FactError, FactOutput, FactQuery, Facts};
 use crate::remote::escape::quote;
 
+/// Where `npm install -g` puts packages on Debian (prefix `/usr/local`).
+pub const NPM_ROOT: &str = "/usr/local/lib/node_modules";
+
 /// The shell snippet answering `q`. Every user-supplied word is quoted.
 pub fn snippet(q: &FactQuery) -> String {
     match q {
@@ -13,8 +16,8 @@ pub fn snippet(q: &FactQuery) -> String {
             let p = quote(p);
             format!(
                 "if [ -e {p} ] || [ -L {p} ]; then stat -c '%F|%a|%U|%G|%s' -- {p}; \
-                 if [ -L {p} ]; then printf 'link|%s\\n' \"$(readlink -- {p})\"; \
-                 elif [ -f {p} ]; then printf 'sha256|%s\\n' \"$(sha256sum < {p} | cut -d' ' -f1)\"; fi; \
+                 if [ -L {p} ]; then printf 'link|'; readlink -- {p}; \
+                 elif [ -f {p} ]; then printf 'sha256|'; sha256sum < {p}; fi; \
                  else echo absent; fi"
             )
         }
@@ -44,18 +47,32 @@ pub fn snippet(q: &FactQuery) -> String {
             )
         }
         FactQuery::Pip(venv) => {
-            let py = quote(&format!("{venv}/bin/python")).into_owned();
+            // reading the metadata directory names is ~100x faster than
+            // `pip list` (which starts an interpreter and imports pip)
+            let v = quote(venv).into_owned();
             format!(
-                "if [ -x {py} ]; then {py} -m pip list --format=json --disable-pip-version-check; \
-                 else echo absent; fi"
+                "if [ -x {v}/bin/python ]; then echo venv; \
+                 for d in {v}/lib/python3*/site-packages/*.dist-info {v}/lib/python3*/site-packages/*.egg-info; do \
+                 if [ -e \"$d\" ]; then echo \"${{d##*/}}\"; fi; done; else echo absent; fi"
             )
         }
-        FactQuery::Npm => "if command -v npm >/dev/null; then npm ls -g --json --depth=0 || true; \
+        // npm and Rscript take 0.3-1 s to start; reading the metadata files
+        // of the installed packages with one awk is ~100x faster
+        FactQuery::Npm => format!(
+            "if command -v npm >/dev/null; then echo npm; set --; \
+             for f in {NPM_ROOT}/*/package.json {NPM_ROOT}/@*/*/package.json; do \
+             if [ -e \"$f\" ]; then set -- \"$@\" \"$f\"; fi; done; \
+             if [ $# -gt 0 ]; then awk 'FNR == 1 {{ n = FILENAME; sub(\"^{NPM_ROOT}/\", \"\", n); sub(\"/package.json$\", \"\", n) }} \
+             match($0, /\"version\"[ \\t]*:[ \\t]*\"[^\"]*\"/) {{ v = substr($0, RSTART, RLENGTH); \
+             sub(/^\"version\"[ \\t]*:[ \\t]*\"/, \"\", v); sub(/\"$/, \"\", v); print n \"\\t\" v; nextfile }}' \"$@\"; fi; \
              else echo absent; fi"
-            .to_owned(),
-        FactQuery::RPackages => "if command -v Rscript >/dev/null; then Rscript -e \
-             'ip <- installed.packages()[, c(\"Package\", \"Version\"), drop = FALSE]; \
-             write.table(ip, row.names = FALSE, col.names = FALSE, quote = FALSE, sep = \"\\t\")'; \
+        ),
+        FactQuery::RPackages => "if command -v Rscript >/dev/null; then echo R; set --; \
+             for f in /usr/lib/R/library/*/DESCRIPTION /usr/lib/R/site-library/*/DESCRIPTION \
+             /usr/local/lib/R/site-library/*/DESCRIPTION; do \
+             if [ -e \"$f\" ]; then set -- \"$@\" \"$f\"; fi; done; \
+             if [ $# -gt 0 ]; then awk 'FNR == 1 { p = \"\" } /^Package:/ { p = $2 } \
+             /^Version:/ { print p \"\\t\" $2; nextfile }' \"$@\"; fi; \
              else echo absent; fi"
             .to_owned(),
         FactQuery::Mount(p) => format!(
@@ -79,12 +96,21 @@ pub fn snippet(q: &FactQuery) -> String {
 }
 
 /// One `sh` program that answers all `queries`, delimited with `nonce`.
+/// Snippets run in `{ }` groups, not subshells: forks are what a no-op run
+/// costs, so the script avoids every process it can.
 pub fn batch_script(queries: &[FactQuery], nonce: &str) -> String {
     let mut s = String::from("export LC_ALL=C\nE=$(mktemp) || exit 97\n");
+    let paths = path_args(queries);
+    if !paths.is_empty() {
+        s.push_str(&super::paths::paths_script(&paths, nonce));
+    }
     for (i, q) in queries.iter().enumerate() {
+        if matches!(q, FactQuery::Path(_)) {
+            continue;
+        }
         s.push_str(&format!(
-            "printf '%s\\n' '{nonce} {i} out'\n( {} ) 2>\"$E\"\nrc=$?\n\
-             printf '\\n%s\\n' '{nonce} {i} err'\ncat \"$E\"\n\
+            "printf '%s\\n' '{nonce} {i} out'\n{{ {}\n}} 2>\"$E\" </dev/null\nrc=$?\n\
+             printf '\\n%s\\n' '{nonce} {i} err'\nif [ -s \"$E\" ]; then cat \"$E\"; : >\"$E\"; fi\n\
              printf '\\n%s %d\\n' '{nonce} {i} rc' \"$rc\"\n",
             snippet(q)
         ));
@@ -93,11 +119,29 @@ pub fn batch_script(queries: &[FactQuery], nonce: &str) -> String {
     s
 }
 
+fn path_args(queries: &[FactQuery]) -> Vec<&str> {
+    queries
+        .iter()
+        .filter_map(|q| match q {
+            FactQuery::Path(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Split the batch script's output back into one [`FactOutput`] per query.
 pub fn parse_batch(queries: &[FactQuery], nonce: &str, out: &str) -> Result<Facts, FactError> {
-    let mut map = HashMap::new();
+    let paths = path_args(queries);
+    let mut map = if paths.is_empty() {
+        HashMap::new()
+    } else {
+        super::paths::parse_paths(&paths, nonce, out)?
+    };
     let mut rest = out;
     for (i, q) in queries.iter().enumerate() {
+        if matches!(q, FactQuery::Path(_)) {
+            continue;
+        }
         let start = format!("{nonce} {i} out\n");
         let err = format!("\n{nonce} {i} err\n");
         let rc = format!("\n{nonce} {i} rc ");
@@ -168,6 +212,54 @@ mod tests {
         assert!(p.stdout.contains("sha256|"), "{p:?}");
         assert_eq!(facts.raw(&qs[2]).unwrap().stdout, "absent\n");
         assert_eq!(facts.raw(&qs[3]).unwrap().stdout, "3\n");
+    }
+
+    #[test]
+    fn npm_and_r_snippets_read_real_metadata_files() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_str().unwrap();
+        for (dir, file, text) in [
+            (
+                "chp",
+                "package.json",
+                "{\n  \"name\": \"chp\",\n  \"version\": \"5.3.0\",\n  \"x\": {\"version\": \"9\"}\n}\n",
+            ),
+            (
+                "@scope/pkg",
+                "package.json",
+                "{\"name\":\"@scope/pkg\",\"version\":\"1.0.0\"}",
+            ),
+            (
+                "IRkernel",
+                "DESCRIPTION",
+                "Package: IRkernel\nTitle: x\nVersion: 1.3.2\n",
+            ),
+        ] {
+            std::fs::create_dir_all(d.path().join(dir)).unwrap();
+            std::fs::write(d.path().join(dir).join(file), text).unwrap();
+        }
+        let run = |script: String| {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let npm = snippet(&FactQuery::Npm)
+            .replace(NPM_ROOT, root)
+            .replace("command -v npm", "true");
+        let npm = run(npm);
+        assert_eq!(npm, "npm\nchp\t5.3.0\n@scope/pkg\t1.0.0\n");
+        let r = snippet(&FactQuery::RPackages)
+            .replace("/usr/lib/R/library", root)
+            .replace("command -v Rscript", "true");
+        assert_eq!(run(r), "R\nIRkernel\t1.3.2\n");
     }
 
     #[test]

@@ -34,11 +34,7 @@ impl Facts {
         };
         let out = self.raw(&q)?;
         let what = format!("guard `{command}`");
-        let rc: i32 = out
-            .stdout
-            .trim()
-            .parse()
-            .map_err(|_| failed(&what, out))?;
+        let rc: i32 = out.stdout.trim().parse().map_err(|_| failed(&what, out))?;
         Ok(rc == 0)
     }
 }
@@ -63,7 +59,10 @@ mod tests {
 
     #[test]
     fn normalisation() {
-        assert_eq!(normalize_sysctl("4096\t16384 4194304\n"), "4096 16384 4194304");
+        assert_eq!(
+            normalize_sysctl("4096\t16384 4194304\n"),
+            "4096 16384 4194304"
+        );
         assert_eq!(normalize_locale("en_US.UTF-8"), "en_US.utf8");
         assert_eq!(normalize_locale("C"), "C");
     }

@@ -107,10 +107,9 @@ mod tests {
 
     #[test]
     fn samples() {
-        let p = parse_passwd(
-            "vagrant:x:1000:1000:,,,:/home/vagrant:/bin/bash\ngroups|vagrant sudo\n",
-        )
-        .unwrap();
+        let p =
+            parse_passwd("vagrant:x:1000:1000:,,,:/home/vagrant:/bin/bash\ngroups|vagrant sudo\n")
+                .unwrap();
         assert_eq!((p.uid, p.home.as_str()), (1000, "/home/vagrant"));
         assert_eq!(p.groups, ["vagrant", "sudo"]);
         let g = parse_group("sudo:x:27:vagrant,jo\n").unwrap();

@@ -85,10 +85,16 @@ impl Resource for AptPackages {
                 .cloned()
                 .collect();
             if present.is_empty() {
-                return Ok(Plan::ok(format!("not installed: {}", list_short(&self.packages))));
+                return Ok(Plan::ok(format!(
+                    "not installed: {}",
+                    list_short(&self.packages)
+                )));
             }
             return Ok(Plan::from_changes(
-                vec![Change::new(format!("remove {}", present.join(" ")), vec![Action::AptRemove(present)])],
+                vec![Change::new(
+                    format!("remove {}", present.join(" ")),
+                    vec![Action::AptRemove(present)],
+                )],
                 "",
             ));
         }

@@ -3,8 +3,8 @@ use super::super::RecipeError;
 use super::super::facts::{FactError, FactQuery, Facts};
 use super::super::fields::Fields;
 use super::super::resource::{Action, CheckOptions, Plan, Resource};
-use super::file::File;
 use super::attrs::Attrs;
+use super::file::File;
 
 /// A managed apt repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,10 @@ impl AptRepository {
     /// and the key as `key` (inline armored text) or `key_source` (local file).
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
         let name = f.str("repo")?;
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(f.error("`repo` may only contain letters, digits, `-`, `_` and `.`"));
         }
         let uri = f.str("uri")?;
@@ -38,27 +41,46 @@ impl AptRepository {
             _ => "asc",
         };
         let key_path = format!("/etc/apt/keyrings/{name}.{ext}");
-        let signed = if key.is_some() { format!(" [signed-by={key_path}]") } else { String::new() };
+        let signed = if key.is_some() {
+            format!(" [signed-by={key_path}]")
+        } else {
+            String::new()
+        };
         let line = format!("deb{signed} {uri} {suite} {}\n", components.join(" "));
         let file = |path: String, content: Vec<u8>| File {
             path,
             content: Some(content),
-            attrs: Attrs { mode: Some(0o644), owner: Some("root".into()), group: Some("root".into()) },
+            attrs: Attrs {
+                mode: Some(0o644),
+                owner: Some("root".into()),
+                group: Some("root".into()),
+            },
             default_mode: 0o644,
         };
         Ok(AptRepository {
             key: key.map(|k| file(key_path, k)),
-            list: file(format!("/etc/apt/sources.list.d/{name}.list"), line.into_bytes()),
+            list: file(
+                format!("/etc/apt/sources.list.d/{name}.list"),
+                line.into_bytes(),
+            ),
         })
     }
 }
 
 fn content_from_fields_key(f: &mut Fields<'_>) -> Result<Option<Vec<u8>>, RecipeError> {
-    let Some(node) = f.node("key_source") else { return Ok(None) };
+    let Some(node) = f.node("key_source") else {
+        return Ok(None);
+    };
     let super::super::value::Kind::Str(rel) = &node.kind else {
         return Err(node.error("expected a path as a string"));
     };
-    let base = f.table().src.path.parent().map(std::path::Path::to_owned).unwrap_or_default();
+    let base = f
+        .table()
+        .src
+        .path
+        .parent()
+        .map(std::path::Path::to_owned)
+        .unwrap_or_default();
     let p = base.join(rel);
     std::fs::read(&p)
         .map(Some)

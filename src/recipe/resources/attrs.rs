@@ -34,7 +34,10 @@ impl Attrs {
         {
             out.push(Change::exec(
                 format!("mode {:04o} → {m:04o}", have.mode),
-                RemoteCommand::new("chmod").arg(format!("{m:04o}")).arg("--").arg(path),
+                RemoteCommand::new("chmod")
+                    .arg(format!("{m:04o}"))
+                    .arg("--")
+                    .arg(path),
             ));
         }
         let owner = self.owner.as_ref().filter(|o| **o != have.owner);
@@ -47,8 +50,17 @@ impl Attrs {
             );
             let spec = spec.trim_end_matches(':').to_owned();
             out.push(Change::exec(
-                format!("owner {}:{} → {}", have.owner, have.group, describe_owner(owner, group, have)),
-                RemoteCommand::new("chown").arg("-h").arg(spec).arg("--").arg(path),
+                format!(
+                    "owner {}:{} → {}",
+                    have.owner,
+                    have.group,
+                    describe_owner(owner, group, have)
+                ),
+                RemoteCommand::new("chown")
+                    .arg("-h")
+                    .arg(spec)
+                    .arg("--")
+                    .arg(path),
             ));
         }
         out
@@ -56,7 +68,10 @@ impl Attrs {
 
     /// "mode 0644, owner root:root" for ok reasons.
     pub fn describe(have: &PathInfo) -> String {
-        format!("mode {:04o}, owner {}:{}", have.mode, have.owner, have.group)
+        format!(
+            "mode {:04o}, owner {}:{}",
+            have.mode, have.owner, have.group
+        )
     }
 }
 
@@ -85,7 +100,9 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].what, "mode 0644 → 0600");
         assert_eq!(c[1].what, "owner root:root → root:staff");
-        let crate::recipe::resource::Action::Exec(cmd) = &c[1].actions[0] else { panic!() };
+        let crate::recipe::resource::Action::Exec(cmd) = &c[1].actions[0] else {
+            panic!()
+        };
         assert_eq!(cmd.to_shell(), "chown -h :staff -- /x");
         assert!(Attrs::default().changes("/x", &have).is_empty());
     }

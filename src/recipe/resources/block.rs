@@ -53,16 +53,26 @@ impl Resource for Block {
 
     fn check(&self, facts: &Facts, _: CheckOptions) -> Result<Plan, FactError> {
         if self.present {
-            edit_file(facts, &self.path, self.create, "set block", format!("`{}` contains the block `{}`", self.path, self.begin), |t| {
-                ensure_block(t, &self.begin, &self.end, &self.block)
-            })
+            edit_file(
+                facts,
+                &self.path,
+                self.create,
+                "set block",
+                format!("`{}` contains the block `{}`", self.path, self.begin),
+                |t| ensure_block(t, &self.begin, &self.end, &self.block),
+            )
         } else {
             if facts.text(&self.path)?.is_none() {
                 return Ok(Plan::ok(format!("`{}` does not exist", self.path)));
             }
-            edit_file(facts, &self.path, false, "remove block", format!("`{}` has no block `{}`", self.path, self.begin), |t| {
-                remove_block(t, &self.begin, &self.end)
-            })
+            edit_file(
+                facts,
+                &self.path,
+                false,
+                "remove block",
+                format!("`{}` has no block `{}`", self.path, self.begin),
+                |t| remove_block(t, &self.begin, &self.end),
+            )
         }
     }
 }

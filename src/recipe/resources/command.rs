@@ -32,17 +32,32 @@ impl Command {
     pub fn from_fields(f: &mut Fields<'_>, script: bool) -> Result<Self, RecipeError> {
         let (mut cmd, display) = if script {
             let text = f.str("script")?;
-            let interp = f.opt_str("interpreter")?.unwrap_or_else(|| "/bin/sh".into());
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
-            (RemoteCommand::new(&interp).arg("-c").arg(text), format!("{interp} script: {first} …"))
+            let interp = f
+                .opt_str("interpreter")?
+                .unwrap_or_else(|| "/bin/sh".into());
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            (
+                RemoteCommand::new(&interp).arg("-c").arg(text),
+                format!("{interp} script: {first} …"),
+            )
         } else {
             match (f.opt_str("command")?, f.str_list("argv")?) {
                 (Some(c), a) if a.is_empty() => (RemoteCommand::shell(&c), c),
                 (None, a) if !a.is_empty() => {
                     let shown = crate::remote::escape::join(&a);
-                    (RemoteCommand::new(&a[0]).args(a[1..].iter().cloned()), shown)
+                    (
+                        RemoteCommand::new(&a[0]).args(a[1..].iter().cloned()),
+                        shown,
+                    )
                 }
-                _ => return Err(f.error("a `command` needs exactly one of `command` (a shell line) and `argv` (a list)")),
+                _ => return Err(f.error(
+                    "a `command` needs exactly one of `command` (a shell line) and `argv` (a list)",
+                )),
             }
         };
         if let Some(dir) = f.opt_str("cwd")? {
@@ -64,15 +79,28 @@ impl Command {
     }
 
     fn guard(&self, c: &str) -> FactQuery {
-        FactQuery::Guard { command: c.to_owned(), user: self.user.clone() }
+        FactQuery::Guard {
+            command: c.to_owned(),
+            user: self.user.clone(),
+        }
     }
 }
 
 impl Resource for Command {
     fn facts(&self, _: CheckOptions) -> Vec<FactQuery> {
         let mut q = Vec::new();
-        q.extend(self.creates.iter().chain(&self.removes).map(|p| FactQuery::Path(p.clone())));
-        q.extend(self.unless.iter().chain(&self.onlyif).map(|c| self.guard(c)));
+        q.extend(
+            self.creates
+                .iter()
+                .chain(&self.removes)
+                .map(|p| FactQuery::Path(p.clone())),
+        );
+        q.extend(
+            self.unless
+                .iter()
+                .chain(&self.onlyif)
+                .map(|c| self.guard(c)),
+        );
         q
     }
 
@@ -98,7 +126,11 @@ impl Resource for Command {
             return Ok(Plan::ok(format!("`{c}` failed (onlyif)")));
         }
         let why = if self.creates.is_some() {
-            format!("run `{}` (`{}` is missing)", self.display, self.creates.as_deref().unwrap_or(""))
+            format!(
+                "run `{}` (`{}` is missing)",
+                self.display,
+                self.creates.as_deref().unwrap_or("")
+            )
         } else if self.unless.is_some() {
             format!("run `{}` (unless-guard failed)", self.display)
         } else if self.removes.is_some() || self.onlyif.is_some() {
@@ -106,10 +138,16 @@ impl Resource for Command {
         } else {
             format!("run `{}` (no guard: runs every time)", self.display)
         };
-        Ok(Plan::from_changes(vec![Change::exec(why, self.cmd.clone())], ""))
+        Ok(Plan::from_changes(
+            vec![Change::exec(why, self.cmd.clone())],
+            "",
+        ))
     }
 
     fn converges(&self) -> bool {
-        self.creates.is_some() || self.removes.is_some() || self.unless.is_some() || self.onlyif.is_some()
+        self.creates.is_some()
+            || self.removes.is_some()
+            || self.unless.is_some()
+            || self.onlyif.is_some()
     }
 }

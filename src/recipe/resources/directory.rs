@@ -55,10 +55,17 @@ impl Resource for Directory {
         match (self.present, &have.kind) {
             (true, PathKind::Dir) => Ok(Plan::from_changes(
                 self.attrs.changes(&self.path, &have),
-                format!("directory `{}` exists, {}", self.path, Attrs::describe(&have)),
+                format!(
+                    "directory `{}` exists, {}",
+                    self.path,
+                    Attrs::describe(&have)
+                ),
             )),
             (true, PathKind::Absent) => Ok(Plan::from_changes(
-                vec![Change::exec(format!("create directory `{}`", self.path), self.create_cmd())],
+                vec![Change::exec(
+                    format!("create directory `{}`", self.path),
+                    self.create_cmd(),
+                )],
                 "",
             )),
             (true, other) => Err(FactError::Conflict(format!(
@@ -69,7 +76,10 @@ impl Resource for Directory {
             (false, PathKind::Dir) => Ok(Plan::from_changes(
                 vec![Change::exec(
                     format!("remove directory `{}` and its contents", self.path),
-                    RemoteCommand::new("rm").arg("-rf").arg("--").arg(&self.path),
+                    RemoteCommand::new("rm")
+                        .arg("-rf")
+                        .arg("--")
+                        .arg(&self.path),
                 )],
                 "",
             )),

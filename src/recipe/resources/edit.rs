@@ -79,45 +79,6 @@ fn join(lines: &[&str]) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_table() {
-        let re = Regex::new(r"^#?\s*PermitRootLogin\b").unwrap();
-        let cases: &[(&str, &str, Option<&Regex>, Option<&str>)] = &[
-            ("a\n", "b", None, Some("a\nb\n")),
-            ("a\nb\n", "b", None, None),
-            ("", "b", None, Some("b\n")),
-            ("x\n#PermitRootLogin yes\ny\n", "PermitRootLogin no", Some(&re), Some("x\nPermitRootLogin no\ny\n")),
-            ("PermitRootLogin no\n", "PermitRootLogin no", Some(&re), None),
-            ("a", "b", Some(&re), Some("a\nb\n")),
-        ];
-        for (text, line, re, want) in cases {
-            assert_eq!(ensure_line(text, line, *re).as_deref(), *want, "{text:?} {line:?}");
-        }
-        assert_eq!(remove_lines("a\nb\na\n", "a", None).as_deref(), Some("b\n"));
-        assert_eq!(remove_lines("b\n", "a", None), None);
-    }
-
-    #[test]
-    fn block_table() {
-        let (b, e) = ("# BEGIN x", "# END x");
-        assert_eq!(
-            ensure_block("a\n", b, e, "1\n2").as_deref(),
-            Some("a\n# BEGIN x\n1\n2\n# END x\n")
-        );
-        assert_eq!(ensure_block("a\n# BEGIN x\n1\n2\n# END x\n", b, e, "1\n2"), None);
-        assert_eq!(
-            ensure_block("a\n# BEGIN x\nold\n# END x\nz\n", b, e, "new").as_deref(),
-            Some("a\n# BEGIN x\nnew\n# END x\nz\n")
-        );
-        assert_eq!(remove_block("a\n# BEGIN x\n1\n# END x\n", b, e).as_deref(), Some("a\n"));
-        assert_eq!(remove_block("a\n", b, e), None);
-    }
-}
-
 /// The plan for editing the text file `path` with `edit` (which returns the
 /// new text, or `None` when nothing changes). A missing file counts as empty
 /// when `create`, and is an error otherwise. Needs the `Path` and `Content`
@@ -163,5 +124,67 @@ pub fn edit_file(
 /// The facts [`edit_file`] needs.
 pub fn edit_facts(path: &str) -> Vec<super::super::facts::FactQuery> {
     use super::super::facts::FactQuery;
-    vec![FactQuery::Path(path.to_owned()), FactQuery::Content(path.to_owned())]
+    vec![
+        FactQuery::Path(path.to_owned()),
+        FactQuery::Content(path.to_owned()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_table() {
+        let re = Regex::new(r"^#?\s*PermitRootLogin\b").unwrap();
+        let cases: &[(&str, &str, Option<&Regex>, Option<&str>)] = &[
+            ("a\n", "b", None, Some("a\nb\n")),
+            ("a\nb\n", "b", None, None),
+            ("", "b", None, Some("b\n")),
+            (
+                "x\n#PermitRootLogin yes\ny\n",
+                "PermitRootLogin no",
+                Some(&re),
+                Some("x\nPermitRootLogin no\ny\n"),
+            ),
+            (
+                "PermitRootLogin no\n",
+                "PermitRootLogin no",
+                Some(&re),
+                None,
+            ),
+            ("a", "b", Some(&re), Some("a\nb\n")),
+        ];
+        for (text, line, re, want) in cases {
+            assert_eq!(
+                ensure_line(text, line, *re).as_deref(),
+                *want,
+                "{text:?} {line:?}"
+            );
+        }
+        assert_eq!(remove_lines("a\nb\na\n", "a", None).as_deref(), Some("b\n"));
+        assert_eq!(remove_lines("b\n", "a", None), None);
+    }
+
+    #[test]
+    fn block_table() {
+        let (b, e) = ("# BEGIN x", "# END x");
+        assert_eq!(
+            ensure_block("a\n", b, e, "1\n2").as_deref(),
+            Some("a\n# BEGIN x\n1\n2\n# END x\n")
+        );
+        assert_eq!(
+            ensure_block("a\n# BEGIN x\n1\n2\n# END x\n", b, e, "1\n2"),
+            None
+        );
+        assert_eq!(
+            ensure_block("a\n# BEGIN x\nold\n# END x\nz\n", b, e, "new").as_deref(),
+            Some("a\n# BEGIN x\nnew\n# END x\nz\n")
+        );
+        assert_eq!(
+            remove_block("a\n# BEGIN x\n1\n# END x\n", b, e).as_deref(),
+            Some("a\n")
+        );
+        assert_eq!(remove_block("a\n", b, e), None);
+    }
 }

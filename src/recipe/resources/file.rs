@@ -70,7 +70,9 @@ impl File {
         let content = content_from_fields(f)?;
         let attrs = Attrs::from_fields(f)?;
         if present && content.is_none() {
-            return Err(f.error("a `file` needs `content`, `template` or `source` (or state = \"absent\")"));
+            return Err(f.error(
+                "a `file` needs `content`, `template` or `source` (or state = \"absent\")",
+            ));
         }
         Ok(File {
             path,
@@ -80,7 +82,13 @@ impl File {
         })
     }
 
-    fn put(&self, content: &[u8], mode: u32, owner: Option<String>, group: Option<String>) -> Action {
+    fn put(
+        &self,
+        content: &[u8],
+        mode: u32,
+        owner: Option<String>,
+        group: Option<String>,
+    ) -> Action {
         Action::Put {
             path: self.path.clone(),
             content: content.to_vec(),
@@ -105,9 +113,17 @@ impl Resource for File {
         let Some(want) = &self.content else {
             return Ok(match have.kind {
                 PathKind::Absent => Plan::ok(format!("`{}` is absent", self.path)),
-                PathKind::Dir => return Err(FactError::Conflict(format!("`{}` is a directory; refusing to remove it as a file", self.path))),
+                PathKind::Dir => {
+                    return Err(FactError::Conflict(format!(
+                        "`{}` is a directory; refusing to remove it as a file",
+                        self.path
+                    )));
+                }
                 _ => Plan::from_changes(
-                    vec![Change::exec(format!("remove `{}`", self.path), RemoteCommand::new("rm").arg("-f").arg("--").arg(&self.path))],
+                    vec![Change::exec(
+                        format!("remove `{}`", self.path),
+                        RemoteCommand::new("rm").arg("-f").arg("--").arg(&self.path),
+                    )],
                     "",
                 ),
             });
@@ -118,13 +134,22 @@ impl Resource for File {
                 return Ok(None);
             }
             let before = facts.text(&self.path)?.unwrap_or_default();
-            Ok(Some(unified_diff(&self.path, &before, &String::from_utf8_lossy(want))))
+            Ok(Some(unified_diff(
+                &self.path,
+                &before,
+                &String::from_utf8_lossy(want),
+            )))
         };
         match have.kind {
             PathKind::Absent => {
                 let mut c = Change::new(
                     format!("create `{}` ({} bytes)", self.path, want.len()),
-                    vec![self.put(want, self.attrs.mode.unwrap_or(self.default_mode), self.attrs.owner.clone(), self.attrs.group.clone())],
+                    vec![self.put(
+                        want,
+                        self.attrs.mode.unwrap_or(self.default_mode),
+                        self.attrs.owner.clone(),
+                        self.attrs.group.clone(),
+                    )],
                 );
                 c.diff = diff()?;
                 Ok(Plan::from_changes(vec![c], ""))

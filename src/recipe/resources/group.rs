@@ -41,7 +41,10 @@ impl Resource for Group {
         match (have, self.present) {
             (None, false) => Ok(Plan::ok(format!("group `{}` does not exist", self.name))),
             (Some(_), false) => Ok(Plan::from_changes(
-                vec![Change::exec(format!("remove group `{}`", self.name), RemoteCommand::new("groupdel").arg("--").arg(&self.name))],
+                vec![Change::exec(
+                    format!("remove group `{}`", self.name),
+                    RemoteCommand::new("groupdel").arg("--").arg(&self.name),
+                )],
                 "",
             )),
             (None, true) => {
@@ -53,7 +56,10 @@ impl Resource for Group {
                     c = c.arg("-r");
                 }
                 Ok(Plan::from_changes(
-                    vec![Change::exec(format!("create group `{}`", self.name), c.arg("--").arg(&self.name))],
+                    vec![Change::exec(
+                        format!("create group `{}`", self.name),
+                        c.arg("--").arg(&self.name),
+                    )],
                     "",
                 ))
             }
@@ -61,7 +67,11 @@ impl Resource for Group {
                 Some(g) => Plan::from_changes(
                     vec![Change::exec(
                         format!("gid {} → {g}", h.gid),
-                        RemoteCommand::new("groupmod").arg("-g").arg(g.to_string()).arg("--").arg(&self.name),
+                        RemoteCommand::new("groupmod")
+                            .arg("-g")
+                            .arg(g.to_string())
+                            .arg("--")
+                            .arg(&self.name),
                     )],
                     "",
                 ),

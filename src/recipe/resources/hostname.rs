@@ -20,9 +20,14 @@ impl Hostname {
     /// From a `hostname` table.
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
         let name = f.str("hostname")?;
-        let ok = !name.is_empty() && name.len() <= 63 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !name.starts_with('-');
+        let ok = !name.is_empty()
+            && name.len() <= 63
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !name.starts_with('-');
         if !ok {
-            return Err(f.error(format!("`{name}` is not a valid host name (letters, digits, `-`; at most 63)")));
+            return Err(f.error(format!(
+                "`{name}` is not a valid host name (letters, digits, `-`; at most 63)"
+            )));
         }
         Ok(Hostname { name })
     }
@@ -38,14 +43,41 @@ impl Resource for Hostname {
 
     fn check(&self, facts: &Facts, _: CheckOptions) -> Result<Plan, FactError> {
         let want = format!("{}\n", self.name);
-        let mut changes = edit_file(facts, "/etc/hostname", true, "set name", String::new(), |t| (t != want).then(|| want.clone()))?.changes;
+        let mut changes = edit_file(
+            facts,
+            "/etc/hostname",
+            true,
+            "set name",
+            String::new(),
+            |t| (t != want).then(|| want.clone()),
+        )?
+        .changes;
         let re = Regex::new(r"^127\.0\.1\.1\s").map_err(|e| FactError::Conflict(e.to_string()))?;
         let line = format!("127.0.1.1\t{}", self.name);
-        changes.extend(edit_file(facts, "/etc/hosts", true, "set 127.0.1.1", String::new(), |t| ensure_line(t, &line, Some(&re)))?.changes);
+        changes.extend(
+            edit_file(
+                facts,
+                "/etc/hosts",
+                true,
+                "set 127.0.1.1",
+                String::new(),
+                |t| ensure_line(t, &line, Some(&re)),
+            )?
+            .changes,
+        );
         let running = facts.hostname()?;
         if running != self.name {
-            changes.push(Change::exec(format!("running name `{running}` → `{}`", self.name), RemoteCommand::new("hostname").arg(&self.name)));
+            changes.push(Change::exec(
+                format!("running name `{running}` → `{}`", self.name),
+                RemoteCommand::new("hostname").arg(&self.name),
+            ));
         }
-        Ok(Plan::from_changes(changes, format!("host name is `{}` (running, /etc/hostname, /etc/hosts)", self.name)))
+        Ok(Plan::from_changes(
+            changes,
+            format!(
+                "host name is `{}` (running, /etc/hostname, /etc/hosts)",
+                self.name
+            ),
+        ))
     }
 }

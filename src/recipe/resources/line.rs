@@ -34,7 +34,8 @@ impl Line {
         }
         let regexp = match (f.opt_raw_str("regexp")?, f.node("regexp")) {
             (Some(r), Some(node)) => Some(
-                Regex::new(&r).map_err(|e| node.error(format!("invalid regular expression: {e}")))?,
+                Regex::new(&r)
+                    .map_err(|e| node.error(format!("invalid regular expression: {e}")))?,
             ),
             _ => None,
         };
@@ -56,16 +57,26 @@ impl Resource for Line {
     fn check(&self, facts: &Facts, _: CheckOptions) -> Result<Plan, FactError> {
         let re = self.regexp.as_ref();
         if self.present {
-            edit_file(facts, &self.path, self.create, "set line", format!("`{}` contains `{}`", self.path, self.line), |t| {
-                ensure_line(t, &self.line, re)
-            })
+            edit_file(
+                facts,
+                &self.path,
+                self.create,
+                "set line",
+                format!("`{}` contains `{}`", self.path, self.line),
+                |t| ensure_line(t, &self.line, re),
+            )
         } else {
             if facts.text(&self.path)?.is_none() {
                 return Ok(Plan::ok(format!("`{}` does not exist", self.path)));
             }
-            edit_file(facts, &self.path, false, "remove line", format!("`{}` has no such line", self.path), |t| {
-                remove_lines(t, &self.line, re)
-            })
+            edit_file(
+                facts,
+                &self.path,
+                false,
+                "remove line",
+                format!("`{}` has no such line", self.path),
+                |t| remove_lines(t, &self.line, re),
+            )
         }
     }
 }

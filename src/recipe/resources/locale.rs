@@ -24,10 +24,17 @@ impl Locale {
     /// From a `locale` table.
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
         let name = f.str("locale")?;
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-@".contains(c)) || name.is_empty() {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-@".contains(c))
+            || name.is_empty()
+        {
             return Err(f.error(format!("`{name}` is not a locale name like `en_US.UTF-8`")));
         }
-        Ok(Locale { name, default: f.bool_or("default", false)? })
+        Ok(Locale {
+            name,
+            default: f.bool_or("default", false)?,
+        })
     }
 
     fn charset(&self) -> &str {
@@ -49,21 +56,52 @@ impl Resource for Locale {
         let have = facts.locales()?;
         if !have.contains(&normalize_locale(&self.name)) {
             if facts.path("/usr/sbin/locale-gen")?.kind == PathKind::Absent {
-                return Err(FactError::Conflict("`locale-gen` is missing: install the `locales` package first".into()));
+                return Err(FactError::Conflict(
+                    "`locale-gen` is missing: install the `locales` package first".into(),
+                ));
             }
             let line = format!("{} {}", self.name, self.charset());
-            let re = Regex::new(&format!(r"^#?\s*{}\s", regex::escape(&self.name))).map_err(|e| FactError::Conflict(e.to_string()))?;
-            let mut edit = edit_file(facts, "/etc/locale.gen", true, "enable", String::new(), |t| ensure_line(t, &line, Some(&re)))?.changes;
+            let re = Regex::new(&format!(r"^#?\s*{}\s", regex::escape(&self.name)))
+                .map_err(|e| FactError::Conflict(e.to_string()))?;
+            let mut edit = edit_file(
+                facts,
+                "/etc/locale.gen",
+                true,
+                "enable",
+                String::new(),
+                |t| ensure_line(t, &line, Some(&re)),
+            )?
+            .changes;
             let mut actions: Vec<Action> = edit.drain(..).flat_map(|c| c.actions).collect();
             actions.push(Action::Exec(RemoteCommand::new("locale-gen")));
-            changes.push(Change::new(format!("generate locale {}", self.name), actions));
+            changes.push(Change::new(
+                format!("generate locale {}", self.name),
+                actions,
+            ));
         }
         if self.default {
             let re = Regex::new(r"^\s*LANG=").map_err(|e| FactError::Conflict(e.to_string()))?;
             let line = format!("LANG={}", self.name);
-            changes.extend(edit_file(facts, "/etc/default/locale", true, "set LANG", String::new(), |t| ensure_line(t, &line, Some(&re)))?.changes);
+            changes.extend(
+                edit_file(
+                    facts,
+                    "/etc/default/locale",
+                    true,
+                    "set LANG",
+                    String::new(),
+                    |t| ensure_line(t, &line, Some(&re)),
+                )?
+                .changes,
+            );
         }
-        let dflt = if self.default { " and is the default" } else { "" };
-        Ok(Plan::from_changes(changes, format!("locale {} is generated{dflt}", self.name)))
+        let dflt = if self.default {
+            " and is the default"
+        } else {
+            ""
+        };
+        Ok(Plan::from_changes(
+            changes,
+            format!("locale {} is generated{dflt}", self.name),
+        ))
     }
 }

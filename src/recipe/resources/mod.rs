@@ -8,6 +8,8 @@ pub mod command;
 pub mod directory;
 pub mod edit;
 pub mod file;
+#[cfg(test)]
+mod fixture_tests;
 pub mod group;
 pub mod hostname;
 pub mod line;

@@ -30,17 +30,27 @@ impl Mount {
             src: f.str("src")?,
             fstype: f.str("fstype")?,
             opts: f.opt_str("opts")?.unwrap_or_else(|| "defaults".into()),
-            state: f.opt_choice("state", &["mounted", "present", "unmounted", "absent"])?.unwrap_or("mounted"),
+            state: f
+                .opt_choice("state", &["mounted", "present", "unmounted", "absent"])?
+                .unwrap_or("mounted"),
         };
-        if [&m.path, &m.src, &m.fstype, &m.opts].iter().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
-            return Err(f.error("`path`, `src`, `fstype` and `opts` must be non-empty and contain no spaces"));
+        if [&m.path, &m.src, &m.fstype, &m.opts]
+            .iter()
+            .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+        {
+            return Err(f.error(
+                "`path`, `src`, `fstype` and `opts` must be non-empty and contain no spaces",
+            ));
         }
         Ok(m)
     }
 
     /// The fstab line.
     pub fn fstab_line(&self) -> String {
-        format!("{} {} {} {} 0 0", self.src, self.path, self.fstype, self.opts)
+        format!(
+            "{} {} {} {} 0 0",
+            self.src, self.path, self.fstype, self.opts
+        )
     }
 
     /// `fstab` with our entry set (or removed); `None` if unchanged.
@@ -55,7 +65,9 @@ impl Mount {
         match (self.state == "absent", pos) {
             (true, None) => return None,
             (true, Some(_)) => lines.retain(|l| !ours(l)),
-            (false, Some(i)) if lines[i].split_whitespace().eq(want.split_whitespace()) => return None,
+            (false, Some(i)) if lines[i].split_whitespace().eq(want.split_whitespace()) => {
+                return None;
+            }
             (false, Some(i)) => lines[i] = want,
             (false, None) => lines.push(want),
         }
@@ -65,7 +77,11 @@ impl Mount {
 
 impl Resource for Mount {
     fn facts(&self, _: CheckOptions) -> Vec<FactQuery> {
-        vec![FactQuery::Mount(self.path.clone()), FactQuery::Content(FSTAB.into()), FactQuery::Path(FSTAB.into())]
+        vec![
+            FactQuery::Mount(self.path.clone()),
+            FactQuery::Content(FSTAB.into()),
+            FactQuery::Path(FSTAB.into()),
+        ]
     }
 
     fn check(&self, facts: &Facts, _: CheckOptions) -> Result<Plan, FactError> {
@@ -73,22 +89,52 @@ impl Resource for Mount {
         let mut changes = Vec::new();
         if let Some(new) = self.edit_fstab(&fstab) {
             let mut c = Change::new(
-                format!("{} entry for `{}` in {FSTAB}", if self.state == "absent" { "remove" } else { "set" }, self.path),
-                vec![Action::Put { path: FSTAB.into(), content: new.clone().into_bytes(), mode: 0o644, owner: None, group: None }],
+                format!(
+                    "{} entry for `{}` in {FSTAB}",
+                    if self.state == "absent" {
+                        "remove"
+                    } else {
+                        "set"
+                    },
+                    self.path
+                ),
+                vec![Action::Put {
+                    path: FSTAB.into(),
+                    content: new.clone().into_bytes(),
+                    mode: 0o644,
+                    owner: None,
+                    group: None,
+                }],
             );
             c.diff = Some(super::unified_diff(FSTAB, &fstab, &new));
             changes.push(c);
         }
         let mounted = facts.mounted(&self.path)?;
-        let umount = || Change::exec(format!("unmount `{}`", self.path), RemoteCommand::new("umount").arg("--").arg(&self.path));
+        let umount = || {
+            Change::exec(
+                format!("unmount `{}`", self.path),
+                RemoteCommand::new("umount").arg("--").arg(&self.path),
+            )
+        };
         let mount = || {
             Change::new(
                 format!("mount `{}` on `{}`", self.src, self.path),
                 vec![
-                    Action::Exec(RemoteCommand::new("mkdir").arg("-p").arg("--").arg(&self.path)),
                     Action::Exec(
-                        RemoteCommand::new("mount").args(["-t", &self.fstype, "-o", &self.opts, "--", &self.src, &self.path]),
+                        RemoteCommand::new("mkdir")
+                            .arg("-p")
+                            .arg("--")
+                            .arg(&self.path),
                     ),
+                    Action::Exec(RemoteCommand::new("mount").args([
+                        "-t",
+                        &self.fstype,
+                        "-o",
+                        &self.opts,
+                        "--",
+                        &self.src,
+                        &self.path,
+                    ])),
                 ],
             )
         };
@@ -102,10 +148,16 @@ impl Resource for Mount {
             _ => {}
         }
         let now = match mounted {
-            Some(m) => format!("`{}` ({}) is mounted on `{}`", m.source, m.fstype, self.path),
+            Some(m) => format!(
+                "`{}` ({}) is mounted on `{}`",
+                m.source, m.fstype, self.path
+            ),
             None => format!("nothing is mounted on `{}`", self.path),
         };
-        Ok(Plan::from_changes(changes, format!("{now}; {FSTAB} is as wanted")))
+        Ok(Plan::from_changes(
+            changes,
+            format!("{now}; {FSTAB} is as wanted"),
+        ))
     }
 }
 
@@ -114,17 +166,30 @@ mod tests {
     use super::*;
 
     fn m(state: &'static str) -> Mount {
-        Mount { path: "/srv/data".into(), src: "tmpfs".into(), fstype: "tmpfs".into(), opts: "size=1m".into(), state }
+        Mount {
+            path: "/srv/data".into(),
+            src: "tmpfs".into(),
+            fstype: "tmpfs".into(),
+            opts: "size=1m".into(),
+            state,
+        }
     }
 
     #[test]
     fn fstab_edits() {
         let base = "# comment /srv/data\nUUID=x / ext4 defaults 0 1\n";
         let added = m("mounted").edit_fstab(base).unwrap();
-        assert!(added.ends_with("tmpfs /srv/data tmpfs size=1m 0 0\n"), "{added}");
+        assert!(
+            added.ends_with("tmpfs /srv/data tmpfs size=1m 0 0\n"),
+            "{added}"
+        );
         assert_eq!(m("mounted").edit_fstab(&added), None);
         assert_eq!(m("absent").edit_fstab(&added).as_deref(), Some(base));
         let spaced = added.replace("tmpfs /srv/data", "tmpfs   /srv/data");
-        assert_eq!(m("present").edit_fstab(&spaced), None, "whitespace differences do not count");
+        assert_eq!(
+            m("present").edit_fstab(&spaced),
+            None,
+            "whitespace differences do not count"
+        );
     }
 }

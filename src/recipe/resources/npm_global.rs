@@ -65,14 +65,27 @@ impl Resource for NpmGlobal {
             if there.is_empty() {
                 return Ok(Plan::ok("not installed globally".to_string()));
             }
-            let cmd = RemoteCommand::new("npm").args(["uninstall", "-g"]).args(there.clone());
-            return Ok(Plan::from_changes(vec![Change::exec(format!("uninstall {}", there.join(" ")), cmd)], ""));
+            let cmd = RemoteCommand::new("npm")
+                .args(["uninstall", "-g"])
+                .args(there.clone());
+            return Ok(Plan::from_changes(
+                vec![Change::exec(format!("uninstall {}", there.join(" ")), cmd)],
+                "",
+            ));
         }
         if miss.is_empty() {
             return Ok(Plan::ok(format!("installed globally: {}", list_short(&ok))));
         }
-        let cmd = RemoteCommand::new("npm").args(["install", "-g", "--no-fund", "--no-audit"]).args(miss.clone());
-        Ok(Plan::from_changes(vec![Change::exec(format!("npm install -g {}", miss.join(" ")), cmd)], ""))
+        let cmd = RemoteCommand::new("npm")
+            .args(["install", "-g", "--no-fund", "--no-audit"])
+            .args(miss.clone());
+        Ok(Plan::from_changes(
+            vec![Change::exec(
+                format!("npm install -g {}", miss.join(" ")),
+                cmd,
+            )],
+            "",
+        ))
     }
 }
 
@@ -82,7 +95,10 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(split_version("configurable-http-proxy@5.3.0"), ("configurable-http-proxy", Some("5.3.0")));
+        assert_eq!(
+            split_version("configurable-http-proxy@5.3.0"),
+            ("configurable-http-proxy", Some("5.3.0"))
+        );
         assert_eq!(split_version("@scope/x@1"), ("@scope/x", Some("1")));
         assert_eq!(split_version("@scope/x"), ("@scope/x", None));
         assert_eq!(split_version("x"), ("x", None));

@@ -80,11 +80,20 @@ impl Resource for PipPackages {
                 return Ok(Plan::ok(format!("not installed in `{}`", self.venv)));
             }
             let pip = format!("{}/bin/pip", self.venv);
-            let cmd = RemoteCommand::new(pip).args(["uninstall", "-y"]).args(there.clone());
-            return Ok(Plan::from_changes(vec![Change::exec(format!("uninstall {}", there.join(" ")), cmd)], ""));
+            let cmd = RemoteCommand::new(pip)
+                .args(["uninstall", "-y"])
+                .args(there.clone());
+            return Ok(Plan::from_changes(
+                vec![Change::exec(format!("uninstall {}", there.join(" ")), cmd)],
+                "",
+            ));
         }
         if miss.is_empty() {
-            return Ok(Plan::ok(format!("installed in `{}`: {}", self.venv, list_short(&ok))));
+            return Ok(Plan::ok(format!(
+                "installed in `{}`: {}",
+                self.venv,
+                list_short(&ok)
+            )));
         }
         let what = match have {
             None => format!("create venv `{}` and install {}", self.venv, miss.join(" ")),
@@ -110,7 +119,10 @@ mod tests {
 
     #[test]
     fn requirements() {
-        assert_eq!(requirement("six==1.16.0"), ("six".into(), Some("1.16.0".into())));
+        assert_eq!(
+            requirement("six==1.16.0"),
+            ("six".into(), Some("1.16.0".into()))
+        );
         assert_eq!(requirement("Jupyter_Hub>=5"), ("jupyter-hub".into(), None));
         assert_eq!(requirement("x[extra]==1"), ("x".into(), None));
         assert_eq!(requirement("plain"), ("plain".into(), None));

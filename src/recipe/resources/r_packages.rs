@@ -51,14 +51,23 @@ impl RPackages {
         if packages.is_empty() {
             return Err(f.error("`packages` must list at least one package"));
         }
-        let source = match f.opt_choice("source", &["apt", "cran", "bioc", "github"])?.unwrap_or("apt") {
+        let source = match f
+            .opt_choice("source", &["apt", "cran", "bioc", "github"])?
+            .unwrap_or("apt")
+        {
             "apt" => RSource::Apt(AptPackages {
-                packages: packages.iter().map(|p| format!("r-cran-{}", p.to_ascii_lowercase())).collect(),
+                packages: packages
+                    .iter()
+                    .map(|p| format!("r-cran-{}", p.to_ascii_lowercase()))
+                    .collect(),
                 present: true,
                 recommends: false,
                 cache_valid_secs: 3600,
             }),
-            "cran" => RSource::Cran(f.opt_str("repos")?.unwrap_or_else(|| "https://cloud.r-project.org".into())),
+            "cran" => RSource::Cran(
+                f.opt_str("repos")?
+                    .unwrap_or_else(|| "https://cloud.r-project.org".into()),
+            ),
             "bioc" => RSource::Bioc,
             _ => RSource::Github,
         };
@@ -70,15 +79,26 @@ impl RPackages {
         let v = r_vector(missing);
         let check = format!(
             "; ok <- {} %in% rownames(installed.packages()); if (!all(ok)) quit(status = 1)",
-            r_vector(&missing.iter().map(|m| r_name(m).to_owned()).collect::<Vec<_>>())
+            r_vector(
+                &missing
+                    .iter()
+                    .map(|m| r_name(m).to_owned())
+                    .collect::<Vec<_>>()
+            )
         );
         match &self.source {
-            RSource::Cran(repos) => format!(
-                "install.packages({v}, repos = {})",
-                serde_json::Value::String(repos.clone())
-            ) + &check,
-            RSource::Bioc => format!("BiocManager::install({v}, update = FALSE, ask = FALSE)") + &check,
-            RSource::Github => format!("remotes::install_github({v}, upgrade = \"never\")") + &check,
+            RSource::Cran(repos) => {
+                format!(
+                    "install.packages({v}, repos = {})",
+                    serde_json::Value::String(repos.clone())
+                ) + &check
+            }
+            RSource::Bioc => {
+                format!("BiocManager::install({v}, update = FALSE, ask = FALSE)") + &check
+            }
+            RSource::Github => {
+                format!("remotes::install_github({v}, upgrade = \"never\")") + &check
+            }
             RSource::Apt(_) => String::new(),
         }
     }
@@ -98,20 +118,44 @@ impl Resource for RPackages {
         }
         let have = facts.r_packages()?;
         let installed = have.clone().unwrap_or_default();
-        let miss: Vec<String> = self.packages.iter().filter(|p| !installed.contains_key(r_name(p))).cloned().collect();
+        let miss: Vec<String> = self
+            .packages
+            .iter()
+            .filter(|p| !installed.contains_key(r_name(p)))
+            .cloned()
+            .collect();
         if miss.is_empty() {
             let ok: Vec<String> = self
                 .packages
                 .iter()
-                .map(|p| format!("{} {}", r_name(p), installed.get(r_name(p)).map_or("", String::as_str)))
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        r_name(p),
+                        installed.get(r_name(p)).map_or("", String::as_str)
+                    )
+                })
                 .collect();
-            return Ok(Plan::ok(format!("R packages installed: {}", list_short(&ok))));
+            return Ok(Plan::ok(format!(
+                "R packages installed: {}",
+                list_short(&ok)
+            )));
         }
         if have.is_none() {
-            return Err(FactError::Conflict("R is not installed (no `Rscript`); install r-base-core first".into()));
+            return Err(FactError::Conflict(
+                "R is not installed (no `Rscript`); install r-base-core first".into(),
+            ));
         }
-        let cmd = RemoteCommand::new("Rscript").arg("-e").arg(self.install_expr(&miss));
-        Ok(Plan::from_changes(vec![Change::exec(format!("install R packages {}", miss.join(" ")), cmd)], ""))
+        let cmd = RemoteCommand::new("Rscript")
+            .arg("-e")
+            .arg(self.install_expr(&miss));
+        Ok(Plan::from_changes(
+            vec![Change::exec(
+                format!("install R packages {}", miss.join(" ")),
+                cmd,
+            )],
+            "",
+        ))
     }
 }
 

@@ -43,24 +43,48 @@ impl Resource for Symlink {
 
     fn check(&self, facts: &Facts, _: CheckOptions) -> Result<Plan, FactError> {
         let have = facts.path(&self.path)?;
-        let rm = || Change::exec(format!("remove `{}`", self.path), RemoteCommand::new("rm").arg("-f").arg("--").arg(&self.path));
+        let rm = || {
+            Change::exec(
+                format!("remove `{}`", self.path),
+                RemoteCommand::new("rm").arg("-f").arg("--").arg(&self.path),
+            )
+        };
         let Some(target) = &self.target else {
             return match have.kind {
                 PathKind::Absent => Ok(Plan::ok(format!("`{}` is absent", self.path))),
                 PathKind::Link => Ok(Plan::from_changes(vec![rm()], "")),
-                other => Err(FactError::Conflict(format!("`{}` is {other}, not a symlink; refusing to remove it", self.path))),
+                other => Err(FactError::Conflict(format!(
+                    "`{}` is {other}, not a symlink; refusing to remove it",
+                    self.path
+                ))),
             };
         };
-        let ln = |what: String| Change::exec(what, RemoteCommand::new("ln").arg("-sfn").arg("--").arg(target).arg(&self.path));
+        let ln = |what: String| {
+            Change::exec(
+                what,
+                RemoteCommand::new("ln")
+                    .arg("-sfn")
+                    .arg("--")
+                    .arg(target)
+                    .arg(&self.path),
+            )
+        };
         match have.kind {
             PathKind::Link if have.link.as_deref() == Some(target.as_str()) => {
                 Ok(Plan::ok(format!("`{}` points to `{target}`", self.path)))
             }
             PathKind::Link => Ok(Plan::from_changes(
-                vec![ln(format!("`{}` points to `{}`, not `{target}`", self.path, have.link.unwrap_or_default()))],
+                vec![ln(format!(
+                    "`{}` points to `{}`, not `{target}`",
+                    self.path,
+                    have.link.unwrap_or_default()
+                ))],
                 "",
             )),
-            PathKind::Absent => Ok(Plan::from_changes(vec![ln(format!("link `{}` → `{target}`", self.path))], "")),
+            PathKind::Absent => Ok(Plan::from_changes(
+                vec![ln(format!("link `{}` → `{target}`", self.path))],
+                "",
+            )),
             PathKind::File if self.force => Ok(Plan::from_changes(
                 vec![rm(), ln(format!("link `{}` → `{target}`", self.path))],
                 "",

@@ -61,18 +61,26 @@ impl Resource for SystemdService {
     fn check(&self, facts: &Facts, _: CheckOptions) -> Result<Plan, FactError> {
         let info = facts.unit(&self.unit)?;
         if !info.systemctl {
-            return Err(FactError::Conflict("systemctl is not installed on the host".into()));
+            return Err(FactError::Conflict(
+                "systemctl is not installed on the host".into(),
+            ));
         }
         let mut changes = Vec::new();
         let mut ok = Vec::new();
         if let Some(want) = self.enabled {
             let is = info.enabled == "enabled";
             if info.enabled.is_empty() || info.enabled == "not-found" {
-                return Err(FactError::Conflict(format!("unit `{}` does not exist", self.unit)));
+                return Err(FactError::Conflict(format!(
+                    "unit `{}` does not exist",
+                    self.unit
+                )));
             }
             if want != is {
                 let verb = if want { "enable" } else { "disable" };
-                changes.push(Change::exec(format!("{verb} `{}` (is {})", self.unit, info.enabled), self.systemctl(verb, &info)));
+                changes.push(Change::exec(
+                    format!("{verb} `{}` (is {})", self.unit, info.enabled),
+                    self.systemctl(verb, &info),
+                ));
             } else {
                 ok.push(format!("`{}` is {}", self.unit, info.enabled));
             }
@@ -81,7 +89,10 @@ impl Resource for SystemdService {
             Some(s @ ("restarted" | "reloaded")) => {
                 let verb = &s[..s.len() - 2];
                 self.need_running(&info, verb)?;
-                changes.push(Change::exec(format!("{verb} `{}`", self.unit), self.systemctl(verb, &info)));
+                changes.push(Change::exec(
+                    format!("{verb} `{}`", self.unit),
+                    self.systemctl(verb, &info),
+                ));
             }
             Some(s) => {
                 let verb = if s == "started" { "start" } else { "stop" };
@@ -89,7 +100,10 @@ impl Resource for SystemdService {
                 let active = info.active.clone().unwrap_or_default();
                 let is = active == "active" || active == "activating" || active == "reloading";
                 if is != (s == "started") {
-                    changes.push(Change::exec(format!("{verb} `{}` (is {active})", self.unit), self.systemctl(verb, &info)));
+                    changes.push(Change::exec(
+                        format!("{verb} `{}` (is {active})", self.unit),
+                        self.systemctl(verb, &info),
+                    ));
                 } else {
                     ok.push(format!("`{}` is {active}", self.unit));
                 }

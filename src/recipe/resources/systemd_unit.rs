@@ -30,7 +30,11 @@ impl SystemdUnit {
             file: File {
                 path: format!("/etc/systemd/system/{unit}"),
                 content: Some(content),
-                attrs: Attrs { mode: Some(0o644), owner: Some("root".into()), group: Some("root".into()) },
+                attrs: Attrs {
+                    mode: Some(0o644),
+                    owner: Some("root".into()),
+                    group: Some("root".into()),
+                },
                 default_mode: 0o644,
             },
             unit,
@@ -48,7 +52,10 @@ impl Resource for SystemdUnit {
     fn check(&self, facts: &Facts, opts: CheckOptions) -> Result<Plan, FactError> {
         let mut plan = self.file.check(facts, opts)?;
         if !plan.is_ok() && facts.unit(&self.unit)?.running {
-            plan.changes.push(Change::exec("reload systemd", RemoteCommand::new("systemctl").arg("daemon-reload")));
+            plan.changes.push(Change::exec(
+                "reload systemd",
+                RemoteCommand::new("systemctl").arg("daemon-reload"),
+            ));
         }
         Ok(plan)
     }

@@ -19,7 +19,9 @@ impl Timezone {
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
         let name = f.str("timezone")?;
         if name.is_empty() || name.contains("..") || name.starts_with('/') {
-            return Err(f.error(format!("`{name}` is not a time zone name like `Europe/Berlin`")));
+            return Err(f.error(format!(
+                "`{name}` is not a time zone name like `Europe/Berlin`"
+            )));
         }
         Ok(Timezone { name })
     }
@@ -45,14 +47,29 @@ impl Resource for Timezone {
             )));
         }
         let want = format!("{}\n", self.name);
-        let mut changes = edit_file(facts, "/etc/timezone", true, "set zone", String::new(), |t| (t != want).then(|| want.clone()))?.changes;
+        let mut changes = edit_file(
+            facts,
+            "/etc/timezone",
+            true,
+            "set zone",
+            String::new(),
+            |t| (t != want).then(|| want.clone()),
+        )?
+        .changes;
         let lt = facts.path("/etc/localtime")?;
         if lt.link.as_deref() != Some(self.zonefile().as_str()) {
             changes.push(Change::exec(
-                format!("/etc/localtime → `{}` (is {})", self.zonefile(), lt.link.as_deref().unwrap_or("not a link")),
+                format!(
+                    "/etc/localtime → `{}` (is {})",
+                    self.zonefile(),
+                    lt.link.as_deref().unwrap_or("not a link")
+                ),
                 RemoteCommand::new("ln").args(["-sfn", "--", &self.zonefile(), "/etc/localtime"]),
             ));
         }
-        Ok(Plan::from_changes(changes, format!("time zone is {}", self.name)))
+        Ok(Plan::from_changes(
+            changes,
+            format!("time zone is {}", self.name),
+        ))
     }
 }

@@ -70,7 +70,9 @@ impl User {
         if self.system {
             c = c.arg("-r");
         }
-        c.arg(if self.create_home { "-m" } else { "-M" }).arg("--").arg(&self.name)
+        c.arg(if self.create_home { "-m" } else { "-M" })
+            .arg("--")
+            .arg(&self.name)
     }
 }
 
@@ -87,7 +89,13 @@ impl Resource for User {
         let have = facts.user(&self.name)?;
         let Some(have) = have else {
             return Ok(if self.present {
-                Plan::from_changes(vec![Change::exec(format!("create user `{}`", self.name), self.useradd())], "")
+                Plan::from_changes(
+                    vec![Change::exec(
+                        format!("create user `{}`", self.name),
+                        self.useradd(),
+                    )],
+                    "",
+                )
             } else {
                 Plan::ok(format!("user `{}` does not exist", self.name))
             });
@@ -98,16 +106,30 @@ impl Resource for User {
                 c = c.arg("-r");
             }
             return Ok(Plan::from_changes(
-                vec![Change::exec(format!("remove user `{}`", self.name), c.arg("--").arg(&self.name))],
+                vec![Change::exec(
+                    format!("remove user `{}`", self.name),
+                    c.arg("--").arg(&self.name),
+                )],
                 "",
             ));
         }
         let mut changes = Vec::new();
         let usermod = |what: String, flag: &str, v: String| {
-            Change::exec(what, RemoteCommand::new("usermod").arg(flag).arg(v).arg("--").arg(&self.name))
+            Change::exec(
+                what,
+                RemoteCommand::new("usermod")
+                    .arg(flag)
+                    .arg(v)
+                    .arg("--")
+                    .arg(&self.name),
+            )
         };
         if let Some(u) = self.uid.filter(|u| *u != have.uid) {
-            changes.push(usermod(format!("uid {} → {u}", have.uid), "-u", u.to_string()));
+            changes.push(usermod(
+                format!("uid {} → {u}", have.uid),
+                "-u",
+                u.to_string(),
+            ));
         }
         if let Some(g) = &self.group {
             let gid = facts.group(g)?.map(|e| e.gid);
@@ -116,15 +138,36 @@ impl Resource for User {
             }
         }
         if let Some(s) = self.shell.as_ref().filter(|s| **s != have.shell) {
-            changes.push(usermod(format!("shell `{}` → `{s}`", have.shell), "-s", s.clone()));
+            changes.push(usermod(
+                format!("shell `{}` → `{s}`", have.shell),
+                "-s",
+                s.clone(),
+            ));
         }
         if let Some(h) = self.home.as_ref().filter(|h| **h != have.home) {
-            changes.push(usermod(format!("home `{}` → `{h}`", have.home), "-d", h.clone()));
+            changes.push(usermod(
+                format!("home `{}` → `{h}`", have.home),
+                "-d",
+                h.clone(),
+            ));
         }
-        let missing: Vec<String> = self.groups.iter().filter(|g| !have.groups.contains(g)).cloned().collect();
+        let missing: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|g| !have.groups.contains(g))
+            .cloned()
+            .collect();
         if !missing.is_empty() {
-            let c = RemoteCommand::new("usermod").arg("-a").arg("-G").arg(missing.join(",")).arg("--").arg(&self.name);
-            changes.push(Change::exec(format!("add to groups {}", missing.join(", ")), c));
+            let c = RemoteCommand::new("usermod")
+                .arg("-a")
+                .arg("-G")
+                .arg(missing.join(","))
+                .arg("--")
+                .arg(&self.name);
+            changes.push(Change::exec(
+                format!("add to groups {}", missing.join(", ")),
+                c,
+            ));
         }
         Ok(Plan::from_changes(
             changes,

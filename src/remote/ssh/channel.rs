@@ -95,9 +95,15 @@ pub(crate) async fn run(conn: &Conn, cmd: &RemoteCommand) -> Result<ExecOutput, 
         }
         (None, Some(sig)) => Err(Attempt::Failed(RemoteError::Signaled {
             command: short(cmd),
-            signal: format!("{sig:?}").trim_start_matches("Custom(").trim_end_matches(')').trim_matches('"').to_owned(),
+            signal: format!("{sig:?}")
+                .trim_start_matches("Custom(")
+                .trim_end_matches(')')
+                .trim_matches('"')
+                .to_owned(),
         })),
-        (None, None) => Err(Attempt::Failed(RemoteError::NoExitStatus { command: short(cmd) })),
+        (None, None) => Err(Attempt::Failed(RemoteError::NoExitStatus {
+            command: short(cmd),
+        })),
     }
 }
 

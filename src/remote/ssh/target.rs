@@ -17,7 +17,9 @@ pub struct Target {
 
 /// A `--host` value that is not `USER@ADDR[:PORT]`.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("invalid host `{input}`: {why} (expected USER@ADDR[:PORT], e.g. vagrant@192.168.121.10:22 or root@[::1]:2222)")]
+#[error(
+    "invalid host `{input}`: {why} (expected USER@ADDR[:PORT], e.g. vagrant@192.168.121.10:22 or root@[::1]:2222)"
+)]
 pub struct TargetError {
     /// What was given.
     pub input: String,
@@ -37,7 +39,10 @@ impl FromStr for Target {
         if user.is_empty() {
             return Err(err("empty user"));
         }
-        if user.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
+        if user
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ':')
+        {
             return Err(err("bad character in user"));
         }
         let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {

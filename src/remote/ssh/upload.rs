@@ -24,7 +24,13 @@ pub(crate) fn temp_path(dest: &str, tag: &str) -> String {
 
 /// The upload command for `content` → `dest` with `mode`, as root when `sudo`.
 /// Re-running it is harmless, so it is marked idempotent.
-pub(crate) fn command(content: &[u8], dest: &str, mode: u32, sudo: bool, tag: &str) -> RemoteCommand {
+pub(crate) fn command(
+    content: &[u8],
+    dest: &str,
+    mode: u32,
+    sudo: bool,
+    tag: &str,
+) -> RemoteCommand {
     let cmd = RemoteCommand::new("sh")
         .args(["-c", SCRIPT, "vmbuild-put"])
         .arg(temp_path(dest, tag))

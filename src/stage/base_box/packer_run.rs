@@ -17,29 +17,35 @@ const ERROR_TAIL: usize = 15;
 pub(crate) fn run(ctx: &Context, job: &PackerJob) -> Result<(), Error> {
     remove_leftovers(job)?;
     ctx.ui.step("Running Packer");
-    ctx.ui.info(&format!("template: {}", job.template.display()));
+    ctx.ui
+        .info(&format!("template: {}", job.template.display()));
     let mut display = PhaseDisplay::new(&ctx.ui, "packer");
     let mut errors: Vec<String> = Vec::new();
-    let result = ctx.runner.stream(&packer::build(&job.template, &job.work_dir), &mut |_, line| {
-        let Some(parsed) = packer::parse_line(line) else {
-            display.detail(line);
-            return;
-        };
-        match parsed.event {
-            PackerEvent::Say(s) if s.trim_start().starts_with("==>") || s.trim_start().starts_with("-->") => {
-                display.phase(&packer::phase_text(&s));
-            }
-            PackerEvent::Say(s) | PackerEvent::Message(s) => display.detail(&s),
-            PackerEvent::Error(e) => {
-                display.detail(&e);
-                errors.push(e);
-                if errors.len() > 200 {
-                    errors.drain(..100);
+    let result = ctx.runner.stream(
+        &packer::build(&job.template, &job.work_dir),
+        &mut |_, line| {
+            let Some(parsed) = packer::parse_line(line) else {
+                display.detail(line);
+                return;
+            };
+            match parsed.event {
+                PackerEvent::Say(s)
+                    if s.trim_start().starts_with("==>") || s.trim_start().starts_with("-->") =>
+                {
+                    display.phase(&packer::phase_text(&s));
                 }
+                PackerEvent::Say(s) | PackerEvent::Message(s) => display.detail(&s),
+                PackerEvent::Error(e) => {
+                    display.detail(&e);
+                    errors.push(e);
+                    if errors.len() > 200 {
+                        errors.drain(..100);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        }
-    });
+        },
+    );
     display.finish();
     match result {
         Ok(_) => Ok(()),

@@ -11,7 +11,10 @@ pub(super) const PARTITION_TABLE: &str = "label: dos\nstart=2048, type=83, boota
 
 /// `sfdisk` writing [`PARTITION_TABLE`] into the raw image.
 pub(super) fn sfdisk(raw: &Path) -> Cmd {
-    Cmd::new("sfdisk").arg("-q").arg(raw).stdin_bytes(PARTITION_TABLE)
+    Cmd::new("sfdisk")
+        .arg("-q")
+        .arg(raw)
+        .stdin_bytes(PARTITION_TABLE)
 }
 
 /// Attach `raw` to a free loop device and print its name.
@@ -95,7 +98,10 @@ where
 /// The in-root configuration steps, in order (after the files are written).
 pub(super) fn configure(root: &Path, loop_dev: &str) -> Vec<Cmd> {
     vec![
-        chroot(root, ["chown", "-R", "vagrant:vagrant", "/home/vagrant/.ssh"]),
+        chroot(
+            root,
+            ["chown", "-R", "vagrant:vagrant", "/home/vagrant/.ssh"],
+        ),
         chroot(root, ["chmod", "700", "/home/vagrant/.ssh"]),
         chroot(root, ["locale-gen"]),
         chroot(root, ["systemctl", "enable", "ssh-keygen-once.service"]),
@@ -107,7 +113,10 @@ pub(super) fn configure(root: &Path, loop_dev: &str) -> Vec<Cmd> {
 
 /// The vagrant user (created before its files are written).
 pub(super) fn useradd(root: &Path) -> Cmd {
-    chroot(root, ["useradd", "-m", "-s", "/bin/bash", "-G", "sudo", "vagrant"])
+    chroot(
+        root,
+        ["useradd", "-m", "-s", "/bin/bash", "-G", "sudo", "vagrant"],
+    )
 }
 
 /// Punch holes for freed blocks: a smaller image.
@@ -128,7 +137,16 @@ pub(super) fn e2fsck(part: &str) -> Cmd {
 /// A per-disk SSH key pair for Packer's communicator (no password baked in).
 pub(super) fn ssh_keygen(key: &Path) -> Cmd {
     Cmd::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "vmbuild-packer", "-f"])
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "vmbuild-packer",
+            "-f",
+        ])
         .arg(key)
 }
 
@@ -148,7 +166,11 @@ struct LoopDevice {
 
 /// Loop devices whose backing file lies in `dir` and starts with `prefix`
 /// (leftovers of an interrupted build). Empty output means no devices.
-pub(super) fn stale_loops(json: &str, dir: &Path, prefix: &str) -> Result<Vec<String>, serde_json::Error> {
+pub(super) fn stale_loops(
+    json: &str,
+    dir: &Path,
+    prefix: &str,
+) -> Result<Vec<String>, serde_json::Error> {
     if json.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -175,13 +197,23 @@ mod tests {
         ]}"#;
         let got = stale_loops(json, Path::new("/p/.vmbuild/base"), ".partial-").unwrap();
         assert_eq!(got, ["/dev/loop0"]);
-        assert!(stale_loops("", Path::new("/x"), ".partial-").unwrap().is_empty());
+        assert!(
+            stale_loops("", Path::new("/x"), ".partial-")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn argv_of_key_steps() {
-        assert_eq!(sfdisk(Path::new("d.raw")).get_stdin().unwrap(), PARTITION_TABLE.as_bytes());
-        assert_eq!(mount("/dev", Path::new("/m/dev"), true).argv(), ["mount", "--bind", "/dev", "/m/dev"]);
+        assert_eq!(
+            sfdisk(Path::new("d.raw")).get_stdin().unwrap(),
+            PARTITION_TABLE.as_bytes()
+        );
+        assert_eq!(
+            mount("/dev", Path::new("/m/dev"), true).argv(),
+            ["mount", "--bind", "/dev", "/m/dev"]
+        );
         assert_eq!(partition("/dev/loop3"), "/dev/loop3p1");
         let r = crate::stage::debootstrap::recipe::BaseDiskRecipe::from_config(
             &crate::config::parse_str(Path::new("t"), "").unwrap(),
@@ -191,6 +223,13 @@ mod tests {
         assert!(d[2].starts_with("--include=") && d[2].contains("openssh-server"));
         assert_eq!(d[4..], ["bookworm", "/m", "http://deb.debian.org/debian"]);
         let steps = configure(Path::new("/m"), "/dev/loop3");
-        assert!(steps.iter().any(|c| c.argv() == ["chroot", "/m", "grub-install", "--target=i386-pc", "/dev/loop3"]));
+        assert!(steps.iter().any(|c| c.argv()
+            == [
+                "chroot",
+                "/m",
+                "grub-install",
+                "--target=i386-pc",
+                "/dev/loop3"
+            ]));
     }
 }

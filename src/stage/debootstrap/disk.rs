@@ -5,11 +5,11 @@
 //! build ends, and the next run sweeps what a killed build left behind.
 use std::path::{Path, PathBuf};
 
+use super::BaseDisk;
 use super::cmds;
 use super::progress::{PhaseDisplay, debootstrap_phase};
 use super::recipe::BaseDiskRecipe;
 use super::sys;
-use super::BaseDisk;
 use crate::artifact::PARTIAL_PREFIX;
 use crate::context::Context;
 use crate::error::Error;
@@ -58,7 +58,10 @@ struct Partial {
 
 impl Partial {
     fn new(disk: &BaseDisk) -> Self {
-        let p = |ext: &str| disk.dir.join(format!("{PARTIAL_PREFIX}{}.{ext}", disk.stem));
+        let p = |ext: &str| {
+            disk.dir
+                .join(format!("{PARTIAL_PREFIX}{}.{ext}", disk.stem))
+        };
         Partial {
             raw: p("raw"),
             mnt: p("mnt"),
@@ -74,12 +77,15 @@ pub(super) fn build(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> 
     std::thread::scope(|s| {
         s.spawn(|| {
             if !ctx.runner.is_dry_run() {
-                sys::enter_private_mount_namespace().map_err(io_err("entering a private mount namespace", Path::new("/")))?;
+                sys::enter_private_mount_namespace()
+                    .map_err(io_err("entering a private mount namespace", Path::new("/")))?;
             }
             build_here(ctx, recipe, disk)
         })
         .join()
-        .unwrap_or_else(|_| Err(StageError::Unexpected("the disk-building thread panicked".into()).into()))
+        .unwrap_or_else(|_| {
+            Err(StageError::Unexpected("the disk-building thread panicked".into()).into())
+        })
     })
 }
 
@@ -108,7 +114,8 @@ fn build_here(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> Result
 
     run(ctx, &cmds::ssh_keygen(&p.key))?;
     let raw = std::fs::File::create(&p.raw).map_err(io_err("creating", &p.raw))?;
-    raw.set_len(u64::from(recipe.disk_gb) << 30).map_err(io_err("sizing", &p.raw))?;
+    raw.set_len(u64::from(recipe.disk_gb) << 30)
+        .map_err(io_err("sizing", &p.raw))?;
     drop(raw);
     run(ctx, &cmds::sfdisk(&p.raw))?;
     let dev = run(ctx, &cmds::losetup_attach(&p.raw))?;
@@ -154,28 +161,43 @@ fn build_here(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> Result
     guard.loop_dev = None;
 
     ctx.ui.info("converting the base disk to qcow2");
-    run(ctx, &crate::tool::qemu_img::convert(&p.raw, Some("raw"), &p.qcow2, "qcow2", false, &[]))?;
+    run(
+        ctx,
+        &crate::tool::qemu_img::convert(&p.raw, Some("raw"), &p.qcow2, "qcow2", false, &[]),
+    )?;
     if dry {
         return Ok(());
     }
     // the qcow2 last: its presence is what makes the cache valid
     rename(&p.key, &disk.key)?;
-    rename(&p.key.with_extension("id_ed25519.pub"), &disk.key.with_extension("id_ed25519.pub"))?;
+    rename(
+        &p.key.with_extension("id_ed25519.pub"),
+        &disk.key.with_extension("id_ed25519.pub"),
+    )?;
     rename(&p.kernel, &disk.kernel)?;
     rename(&p.qcow2, &disk.qcow2)
 }
 
-fn debootstrap(ctx: &Context, recipe: &BaseDiskRecipe, root: &Path, cache: &Path) -> Result<(), Error> {
+fn debootstrap(
+    ctx: &Context,
+    recipe: &BaseDiskRecipe,
+    root: &Path,
+    cache: &Path,
+) -> Result<(), Error> {
     let mut display = PhaseDisplay::new(&ctx.ui, "debootstrap");
-    display.phase(&format!("debootstrap {} from {}", recipe.suite, recipe.mirror));
+    display.phase(&format!(
+        "debootstrap {} from {}",
+        recipe.suite, recipe.mirror
+    ));
     let mut rank = 0;
-    ctx.runner.stream(&cmds::debootstrap(recipe, root, cache), &mut |_, line| {
-        if let Some((r, ph)) = debootstrap_phase(line).filter(|(r, _)| *r >= rank) {
-            rank = r;
-            display.phase(ph);
-        }
-        display.detail(line);
-    })?;
+    ctx.runner
+        .stream(&cmds::debootstrap(recipe, root, cache), &mut |_, line| {
+            if let Some((r, ph)) = debootstrap_phase(line).filter(|(r, _)| *r >= rank) {
+                rank = r;
+                display.phase(ph);
+            }
+            display.detail(line);
+        })?;
     display.finish();
     Ok(())
 }
@@ -188,7 +210,8 @@ fn write_files(root: &Path, files: &[(String, String, u32)], timezone: &str) -> 
             std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
         }
         std::fs::write(&path, text).map_err(io_err("writing", &path))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).map_err(io_err("chmod", &path))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode))
+            .map_err(io_err("chmod", &path))?;
     }
     let localtime = root.join("etc/localtime");
     let _ = std::fs::remove_file(&localtime);
@@ -201,9 +224,16 @@ fn finish_root(root: &Path, dev: &str, uuid: &str) -> Result<(), Error> {
     // no /dev/disk/by-uuid without udev: grub-mkconfig wrote the loop partition
     let cfg = root.join("boot/grub/grub.cfg");
     let text = std::fs::read_to_string(&cfg).map_err(io_err("reading", &cfg))?;
-    let fixed = text.replace(&format!("root={}", cmds::partition(dev)), &format!("root=UUID={uuid}"));
+    let fixed = text.replace(
+        &format!("root={}", cmds::partition(dev)),
+        &format!("root=UUID={uuid}"),
+    );
     if !fixed.contains(&format!("root=UUID={uuid}")) {
-        return Err(StageError::Unexpected(format!("`{}` names no root=UUID={uuid} after the fix-up", cfg.display())).into());
+        return Err(StageError::Unexpected(format!(
+            "`{}` names no root=UUID={uuid} after the fix-up",
+            cfg.display()
+        ))
+        .into());
     }
     std::fs::write(&cfg, fixed).map_err(io_err("writing", &cfg))?;
     let mid = root.join("etc/machine-id");
@@ -219,7 +249,10 @@ fn copy_kernel(root: &Path, dest: &Path) -> Result<(), Error> {
         .map_err(io_err("listing", &boot))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
         .max()
         .ok_or_else(|| StageError::Unexpected(format!("no kernel in `{}`", boot.display())))?;
     std::fs::copy(&kernel, dest).map_err(io_err("copying", &kernel))?;
@@ -237,10 +270,12 @@ fn sweep_stale(ctx: &Context, dir: &Path) -> Result<(), Error> {
         return Ok(());
     }
     let out = ctx.runner.run(&cmds::losetup_list())?;
-    let stale = cmds::stale_loops(&out.stdout_str(), dir, PARTIAL_PREFIX)
-        .map_err(|e| StageError::Unexpected(format!("cannot read `losetup --list --json` output: {e}")))?;
+    let stale = cmds::stale_loops(&out.stdout_str(), dir, PARTIAL_PREFIX).map_err(|e| {
+        StageError::Unexpected(format!("cannot read `losetup --list --json` output: {e}"))
+    })?;
     for dev in stale {
-        ctx.ui.warn(&format!("detaching {dev} left by an interrupted build"));
+        ctx.ui
+            .warn(&format!("detaching {dev} left by an interrupted build"));
         let _ = ctx.runner.run_unchecked(&cmds::partx_delete(&dev))?;
         let _ = ctx.runner.run_unchecked(&cmds::losetup_detach(&dev))?;
     }
@@ -256,7 +291,9 @@ fn sweep_stale(ctx: &Context, dir: &Path) -> Result<(), Error> {
             if is_mount_point(&path) {
                 let _ = sys::lazy_umount(&path);
             }
-            std::fs::remove_dir(&path).or_else(|_| std::fs::remove_dir_all(&path)).map_err(io_err("removing", &path))?;
+            std::fs::remove_dir(&path)
+                .or_else(|_| std::fs::remove_dir_all(&path))
+                .map_err(io_err("removing", &path))?;
         } else {
             std::fs::remove_file(&path).map_err(io_err("removing", &path))?;
         }

@@ -66,14 +66,20 @@ pub fn plan(ctx: &Context, provider: BoxProvider) -> Result<DebootstrapPlan, Err
         qcow2: dir.join(format!("{stem}.qcow2")),
         key: dir.join(format!("{stem}.id_ed25519")),
         kernel: dir.join(format!("{stem}.vmlinuz")),
-        deb_cache: ctx.work_dir().join("cache").join(format!("debs-{}", recipe.suite)),
+        deb_cache: ctx
+            .work_dir()
+            .join("cache")
+            .join(format!("debs-{}", recipe.suite)),
         dir,
         stem,
     };
     let (tpl_text, _) = ctx.templates().source(provider.template_name())?;
     let mut inputs = BTreeMap::new();
     inputs.insert("base-disk".to_owned(), key);
-    inputs.insert(format!("template:{}", provider.template_name()), crate::manifest::sha256_hex(tpl_text.as_bytes()));
+    inputs.insert(
+        format!("template:{}", provider.template_name()),
+        crate::manifest::sha256_hex(tpl_text.as_bytes()),
+    );
     inputs.insert(
         "settings".to_owned(),
         crate::manifest::sha256_hex(DebootstrapVars::settings_json(&ctx.config).as_bytes()),
@@ -101,7 +107,8 @@ fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Er
 pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, accel::Accel), Error> {
     let disk = &plan.disk;
     if disk.qcow2.exists() {
-        ctx.ui.info(&format!("base disk cached: {}", disk.qcow2.display()));
+        ctx.ui
+            .info(&format!("base disk cached: {}", disk.qcow2.display()));
     } else {
         if !ctx.runner.is_dry_run() && unsafe_euid() != 0 {
             return Err(StageError::Precondition(
@@ -109,10 +116,16 @@ pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, acce
             )
             .into());
         }
-        ctx.ui.step(&format!("Building the base disk with debootstrap ({} GiB)", plan.recipe.disk_gb));
+        ctx.ui.step(&format!(
+            "Building the base disk with debootstrap ({} GiB)",
+            plan.recipe.disk_gb
+        ));
         let t = std::time::Instant::now();
         disk::build(ctx, &plan.recipe, disk)?;
-        ctx.ui.info(&format!("base disk built in {:.0} s", t.elapsed().as_secs_f64()));
+        ctx.ui.info(&format!(
+            "base disk built in {:.0} s",
+            t.elapsed().as_secs_f64()
+        ));
     }
     let decision = decide_accel(ctx, disk);
     ctx.ui.info(&decision.describe());
@@ -122,7 +135,8 @@ pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, acce
     std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
     let p = plan.provider.as_str();
     let vagrant_pub = dir.join("vagrant.pub");
-    std::fs::write(&vagrant_pub, format!("{VAGRANT_INSECURE_PUBLIC_KEY}\n")).map_err(io_err("writing", &vagrant_pub))?;
+    std::fs::write(&vagrant_pub, format!("{VAGRANT_INSECURE_PUBLIC_KEY}\n"))
+        .map_err(io_err("writing", &vagrant_pub))?;
     let ovf_source = match plan.provider {
         BoxProvider::Virtualbox => ovf_source(ctx, plan)?,
         BoxProvider::Libvirt => PathBuf::new(),
@@ -137,12 +151,22 @@ pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, acce
         base_image: template::path_str(&disk.qcow2),
         ovf_source: template::path_str(&ovf_source),
         output_directory: template::path_str(&output_dir),
-        vm_name: format!("{}.{}", ctx.config.name, if plan.provider == BoxProvider::Libvirt { "qcow2" } else { "ovf" }),
+        vm_name: format!(
+            "{}.{}",
+            ctx.config.name,
+            if plan.provider == BoxProvider::Libvirt {
+                "qcow2"
+            } else {
+                "ovf"
+            }
+        ),
         box_output: template::path_str(&box_path),
         ssh_private_key_file: template::path_str(&disk.key),
         vagrant_public_key_file: template::path_str(&vagrant_pub),
         serial_log: match plan.provider {
-            BoxProvider::Libvirt => format!("file:{}", dir.join(format!("serial-{p}.log")).display()),
+            BoxProvider::Libvirt => {
+                format!("file:{}", dir.join(format!("serial-{p}.log")).display())
+            }
             BoxProvider::Virtualbox => template::path_str(&dir.join(format!("serial-{p}.log"))),
         },
         environment_vars: template::environment_vars(&ctx.config),
@@ -167,12 +191,12 @@ fn decide_accel(ctx: &Context, disk: &BaseDisk) -> accel::Decision {
         .into_iter()
         .next()
         .or_else(|| Some(disk.kernel.clone()).filter(|k| k.exists()));
-    let dry = ctx.runner.is_dry_run();
     accel::decide(
         ctx.config.vm.accelerator,
         std::path::Path::new("/dev/kvm").exists(),
         kernel.as_deref(),
-        |cmd| if dry { None } else { ctx.runner.run_unchecked(cmd).ok() },
+        // a dry run prints the probe and, having booted nothing, picks tcg
+        |cmd| ctx.runner.run_unchecked(cmd).ok(),
     )
 }
 
@@ -185,7 +209,14 @@ fn ovf_source(ctx: &Context, plan: &DebootstrapPlan) -> Result<PathBuf, Error> {
     let ovf = dir.join(format!("{}.ovf", plan.disk.stem));
     if !vmdk.exists() {
         let tmp = dir.join(format!("{}{vmdk_name}", crate::artifact::PARTIAL_PREFIX));
-        let c = crate::tool::qemu_img::convert(&plan.disk.qcow2, Some("qcow2"), &tmp, "vmdk", false, &["subformat=streamOptimized"]);
+        let c = crate::tool::qemu_img::convert(
+            &plan.disk.qcow2,
+            Some("qcow2"),
+            &tmp,
+            "vmdk",
+            false,
+            &["subformat=streamOptimized"],
+        );
         ctx.runner.run(&c)?;
         if !ctx.runner.is_dry_run() {
             std::fs::rename(&tmp, &vmdk).map_err(io_err("renaming", &tmp))?;
@@ -202,7 +233,8 @@ fn ovf_source(ctx: &Context, plan: &DebootstrapPlan) -> Result<PathBuf, Error> {
         os_id: crate::export::ovf::CIM_OS_DEBIAN_64,
         os_description: format!("Debian ({})", plan.recipe.suite),
     };
-    crate::artifact::write_atomic(&ovf, crate::export::ovf::render(&spec).as_bytes()).map_err(io_err("writing", &ovf))?;
+    crate::artifact::write_atomic(&ovf, crate::export::ovf::render(&spec).as_bytes())
+        .map_err(io_err("writing", &ovf))?;
     Ok(ovf)
 }
 

@@ -62,7 +62,9 @@ pub(crate) fn debootstrap_phase(line: &str) -> Option<(u8, &'static str)> {
     let rest = line.strip_prefix("I: ")?;
     let word = rest.split_whitespace().next()?;
     Some(match word {
-        "Retrieving" | "Checking" | "Validating" | "Found" | "Resolving" => (0, "debootstrap: retrieving packages"),
+        "Retrieving" | "Checking" | "Validating" | "Found" | "Resolving" => {
+            (0, "debootstrap: retrieving packages")
+        }
         "Extracting" => (1, "debootstrap: extracting"),
         "Installing" | "Unpacking" => (2, "debootstrap: unpacking"),
         "Configuring" => (3, "debootstrap: configuring packages"),
@@ -77,9 +79,18 @@ mod tests {
 
     #[test]
     fn debootstrap_lines_map_to_few_phases() {
-        assert_eq!(debootstrap_phase("I: Retrieving libc6 2.36-9"), Some((0, "debootstrap: retrieving packages")));
-        assert_eq!(debootstrap_phase("I: Configuring ca-certificates..."), Some((3, "debootstrap: configuring packages")));
-        assert_eq!(debootstrap_phase("I: Base system installed successfully."), Some((4, "debootstrap: done")));
+        assert_eq!(
+            debootstrap_phase("I: Retrieving libc6 2.36-9"),
+            Some((0, "debootstrap: retrieving packages"))
+        );
+        assert_eq!(
+            debootstrap_phase("I: Configuring ca-certificates..."),
+            Some((3, "debootstrap: configuring packages"))
+        );
+        assert_eq!(
+            debootstrap_phase("I: Base system installed successfully."),
+            Some((4, "debootstrap: done"))
+        );
         assert_eq!(debootstrap_phase("W: something"), None);
     }
 }

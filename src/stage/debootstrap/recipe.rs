@@ -146,7 +146,11 @@ mod tests {
     use super::*;
 
     fn recipe() -> BaseDiskRecipe {
-        let c = crate::config::parse_str(std::path::Path::new("t.toml"), "[base]\nextra_packages = [\"vim\", \"sudo\"]\n").unwrap();
+        let c = crate::config::parse_str(
+            std::path::Path::new("t.toml"),
+            "[base]\nextra_packages = [\"vim\", \"sudo\"]\n",
+        )
+        .unwrap();
         BaseDiskRecipe::from_config(&c)
     }
 
@@ -171,11 +175,21 @@ mod tests {
     fn files_name_root_by_uuid_and_set_up_vagrant() {
         let files = recipe().files("1234-abcd", "ssh-ed25519 AAAA packer");
         let get = |p: &str| files.iter().find(|f| f.0 == p).unwrap().clone();
-        assert_eq!(get("etc/fstab").1, "UUID=1234-abcd / ext4 errors=remount-ro 0 1\n");
+        assert_eq!(
+            get("etc/fstab").1,
+            "UUID=1234-abcd / ext4 errors=remount-ro 0 1\n"
+        );
         assert_eq!(get("etc/sudoers.d/vagrant").2, 0o440);
-        assert_eq!(get("home/vagrant/.ssh/authorized_keys").1, "ssh-ed25519 AAAA packer\n");
+        assert_eq!(
+            get("home/vagrant/.ssh/authorized_keys").1,
+            "ssh-ed25519 AAAA packer\n"
+        );
         assert_eq!(get("etc/locale.gen").1, "en_US.UTF-8 UTF-8\n");
-        assert!(get("etc/apt/sources.list").1.contains("bookworm-security main"));
+        assert!(
+            get("etc/apt/sources.list")
+                .1
+                .contains("bookworm-security main")
+        );
         assert!(files.iter().all(|f| !f.0.starts_with('/')));
     }
 }

@@ -83,7 +83,11 @@ impl DebootstrapVars {
 pub fn environment_vars(c: &Config) -> Vec<String> {
     let p = &c.proxy;
     let mut v = Vec::new();
-    for (k, val) in [("http_proxy", &p.http_proxy), ("https_proxy", &p.https_proxy), ("no_proxy", &p.no_proxy)] {
+    for (k, val) in [
+        ("http_proxy", &p.http_proxy),
+        ("https_proxy", &p.https_proxy),
+        ("no_proxy", &p.no_proxy),
+    ] {
         if let Some(val) = val {
             v.push(format!("{k}={val}"));
             v.push(format!("{}={val}", k.to_uppercase()));
@@ -93,7 +97,11 @@ pub fn environment_vars(c: &Config) -> Vec<String> {
 }
 
 /// Render the template for `provider` with `vars`.
-pub fn render(templates: &Templates, provider: BoxProvider, vars: &DebootstrapVars) -> Result<String, TemplateError> {
+pub fn render(
+    templates: &Templates,
+    provider: BoxProvider,
+    vars: &DebootstrapVars,
+) -> Result<String, TemplateError> {
     templates.render(provider.template_name(), vars)
 }
 
@@ -128,7 +136,8 @@ mod tests {
     fn both_templates_render_to_json_with_packer_syntax_kept() {
         for p in [BoxProvider::Libvirt, BoxProvider::Virtualbox] {
             let text = render(&Templates::new(None), p, &vars()).unwrap();
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{p:?}: {e}\n{text}"));
+            let v: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{p:?}: {e}\n{text}"));
             let b = &v["builders"][0];
             assert_eq!(b["ssh_private_key_file"], "/w/base/abc.id_ed25519");
             assert!(b.get("ssh_password").is_none(), "no password baked in");
@@ -136,8 +145,10 @@ mod tests {
             assert_eq!(exec, "{{ .Vars }} sudo -n -E sh -eux '{{ .Path }}'");
             assert_eq!(v["post-processors"][0]["output"], "/w/packer/a-libvirt.box");
         }
-        let q: serde_json::Value =
-            serde_json::from_str(&render(&Templates::new(None), BoxProvider::Libvirt, &vars()).unwrap()).unwrap();
+        let q: serde_json::Value = serde_json::from_str(
+            &render(&Templates::new(None), BoxProvider::Libvirt, &vars()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(q["builders"][0]["disk_image"], true);
         assert_eq!(q["builders"][0]["accelerator"], "tcg");
         assert_eq!(q["builders"][0]["disk_size"], "4G");
@@ -148,6 +159,9 @@ mod tests {
         let mut c = crate::config::parse_str(Path::new("t"), "").unwrap();
         assert!(environment_vars(&c).is_empty());
         c.proxy.http_proxy = Some("http://p:3128".into());
-        assert_eq!(environment_vars(&c), ["http_proxy=http://p:3128", "HTTP_PROXY=http://p:3128"]);
+        assert_eq!(
+            environment_vars(&c),
+            ["http_proxy=http://p:3128", "HTTP_PROXY=http://p:3128"]
+        );
     }
 }
