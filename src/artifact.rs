@@ -13,6 +13,7 @@ pub const PARTIAL_PREFIX: &str = ".partial-";
 pub struct AtomicFile {
     tmp: tempfile::NamedTempFile,
     dest: PathBuf,
+    mode: u32,
 }
 
 impl AtomicFile {
@@ -33,7 +34,14 @@ impl AtomicFile {
         Ok(AtomicFile {
             tmp,
             dest: dest.to_owned(),
+            mode: 0o644,
         })
+    }
+
+    /// Give the final file `mode` instead of 0644 (e.g. 0600 for files holding secrets).
+    pub fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// The open file to write to.
@@ -46,18 +54,29 @@ impl AtomicFile {
         self.tmp.path()
     }
 
-    /// Flush to disk and move into place.
+    /// Flush to disk and move into place with its mode (default 0644; the
+    /// temp file starts 0600 so nobody reads it half-written).
     pub fn commit(self) -> io::Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        self.tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(self.mode))?;
         self.tmp.as_file().sync_all()?;
         self.tmp.persist(&self.dest).map_err(|e| e.error)?;
         Ok(self.dest)
     }
 }
 
-/// Write `bytes` to `dest` atomically.
+/// Write `bytes` to `dest` atomically (mode 0644).
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(dest, bytes, 0o644)
+}
+
+/// Write `bytes` to `dest` atomically with `mode`; the file is never visible
+/// with a wider mode.
+pub fn write_atomic_mode(dest: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     use io::Write;
-    let mut f = AtomicFile::create(dest)?;
+    let mut f = AtomicFile::create(dest)?.with_mode(mode);
     f.file().write_all(bytes)?;
     f.commit().map(|_| ())
 }
@@ -105,6 +124,11 @@ mod tests {
         assert!(!dest.exists());
         f.commit().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"data");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
 
         let f = AtomicFile::create(&dest).unwrap();
         let tmp = f.temp_path().to_owned();

@@ -140,9 +140,8 @@ fn remove_leftovers(paths: &InstallerPaths, box_path: &Path) -> Result<(), Error
 
 /// Write `text` to `dest` atomically, readable only by us (it may hold a proxy password).
 fn write_private(dest: &Path, text: &str) -> Result<(), Error> {
-    crate::artifact::write_atomic(dest, text.as_bytes()).map_err(io_err("writing", dest))?;
-    std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600))
-        .map_err(io_err("restricting permissions of", dest))
+    crate::artifact::write_atomic_mode(dest, text.as_bytes(), 0o600)
+        .map_err(io_err("writing", dest))
 }
 
 /// Refuse a rendered template that is not JSON (e.g. a broken user override).

@@ -25,7 +25,7 @@ fn out(code: i32, stdout: &str) -> Output {
 
 /// A project with a base box, a data dir and no recipes.
 fn context(dir: &Path, runner: Arc<FakeRunner>) -> Context {
-    let toml = "name = \"devhub\"\nprovider = \"libvirt\"\n[vm]\naccelerator = \"tcg\"\n[network]\nforward_http_port = 0\n";
+    let toml = "name = \"devhub\"\nprovider = \"libvirt\"\n[vm]\naccelerator = \"tcg\"\n[network]\nforward_http_port = 0\n[shared_data]\nhost_dir = \"data\"\n";
     let config = crate::config::parse_str(Path::new("vmbuild.toml"), toml).unwrap();
     std::fs::create_dir_all(dir.join("builds")).unwrap();
     std::fs::write(dir.join("builds/devhub-libvirt.box"), b"box").unwrap();

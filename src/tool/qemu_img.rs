@@ -7,7 +7,14 @@ use crate::process::Cmd;
 
 /// `qemu-img convert` from `src` (format probed unless given) to `dst`.
 /// `options` are `-o` creation options, e.g. `subformat=streamOptimized`.
-pub fn convert(src: &Path, src_format: Option<&str>, dst: &Path, dst_format: &str, compress: bool, options: &[&str]) -> Cmd {
+pub fn convert(
+    src: &Path,
+    src_format: Option<&str>,
+    dst: &Path,
+    dst_format: &str,
+    compress: bool,
+    options: &[&str],
+) -> Cmd {
     let mut c = Cmd::new("qemu-img").arg("convert");
     if let Some(f) = src_format {
         c = c.args(["-f", f]);
@@ -24,7 +31,9 @@ pub fn convert(src: &Path, src_format: Option<&str>, dst: &Path, dst_format: &st
 
 /// `qemu-img info --output=json`.
 pub fn info(image: &Path) -> Cmd {
-    Cmd::new("qemu-img").args(["info", "--output=json"]).arg(image)
+    Cmd::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(image)
 }
 
 /// `qemu-img check` (qcow2 consistency).
@@ -56,10 +65,43 @@ mod tests {
 
     #[test]
     fn convert_argv() {
-        let c = convert(Path::new("a.raw"), Some("raw"), Path::new("b.vmdk"), "vmdk", false, &["subformat=streamOptimized"]);
-        assert_eq!(c.argv(), ["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "a.raw", "b.vmdk"]);
-        let c = convert(Path::new("a.qcow2"), None, Path::new("b.qcow2"), "qcow2", true, &[]);
-        assert_eq!(c.argv(), ["qemu-img", "convert", "-O", "qcow2", "-c", "a.qcow2", "b.qcow2"]);
+        let c = convert(
+            Path::new("a.raw"),
+            Some("raw"),
+            Path::new("b.vmdk"),
+            "vmdk",
+            false,
+            &["subformat=streamOptimized"],
+        );
+        assert_eq!(
+            c.argv(),
+            [
+                "qemu-img",
+                "convert",
+                "-f",
+                "raw",
+                "-O",
+                "vmdk",
+                "-o",
+                "subformat=streamOptimized",
+                "a.raw",
+                "b.vmdk"
+            ]
+        );
+        let c = convert(
+            Path::new("a.qcow2"),
+            None,
+            Path::new("b.qcow2"),
+            "qcow2",
+            true,
+            &[],
+        );
+        assert_eq!(
+            c.argv(),
+            [
+                "qemu-img", "convert", "-O", "qcow2", "-c", "a.qcow2", "b.qcow2"
+            ]
+        );
     }
 
     #[test]
@@ -75,6 +117,13 @@ mod tests {
     "dirty-flag": false
 }"#;
         let i = parse_info(sample).unwrap();
-        assert_eq!(i, ImageInfo { format: "qcow2".into(), virtual_size: 8 << 30, actual_size: 1 << 30 });
+        assert_eq!(
+            i,
+            ImageInfo {
+                format: "qcow2".into(),
+                virtual_size: 8 << 30,
+                actual_size: 1 << 30
+            }
+        );
     }
 }
