@@ -59,7 +59,7 @@ fn export_stage_writes_qcow2_and_ova_and_refuses_to_fake_the_box() {
     let (code, err) = vmbuild(p, r#""qcow2", "ova", "box""#);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("vagrant package") && err.contains("issue 6"),
+        err.contains("vagrant package") && err.contains("issue 5"),
         "{err}"
     );
     assert_eq!(

@@ -2,9 +2,10 @@
 //!
 //! The disk is `box.img` inside the newest `builds/<name>-*.box`; it is streamed
 //! out of the (possibly gzip-compressed) tar into the work dir, exported by
-//! [`crate::export::export_disk`], then removed. The `box` format is the
-//! seam for the Vagrant stage (issue 6): it needs `vagrant package` of the VM
-//! Vagrant drove, so it is reported as not available rather than faked.
+//! [`crate::export::export_disk`], then removed; with `--openstack CLOUD` (or
+//! `openstack.cloud`) the qcow2 is then uploaded to Glance. The `box` format
+//! needs `vagrant package` of the VM the -u stage drove, which is not written
+//! yet, so it is reported as not available rather than faked.
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Component, Path, PathBuf};
@@ -67,17 +68,41 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
             cpus: ctx.config.vm.cpus,
             memory_mb: ctx.config.vm.memory_mb,
         };
-        export::export_disk(ctx.runner.as_ref(), &ctx.ui, &req).map_err(into_error)?;
+        let artifacts =
+            export::export_disk(ctx.runner.as_ref(), &ctx.ui, &req).map_err(into_error)?;
+        upload(ctx, &artifacts)?;
+    } else if upload_requested(ctx) {
+        return Err(Error::Usage(
+            "an OpenStack upload needs the `qcow2` export format in export.formats".into(),
+        ));
     }
     if plan.vagrant_box {
-        // Seam for issue 6: call `vagrant package` on the Vagrant-driven VM here.
+        // Seam: `vagrant package` of the VM the -u stage provisioned goes here.
         return Err(StageError::Precondition(
-            "export format `box` needs `vagrant package` of a VM driven by the Vagrant stage (`-u`, issue 6), \
-             which has not landed; no box was written (remove `box` from export.formats to export only the others)"
+            "export format `box` (`vagrant package` of the provisioned VM) is not implemented yet (issue 5); \
+             no box was written (remove `box` from export.formats to export only the others)"
                 .into(),
         )
         .into());
     }
+    Ok(())
+}
+
+fn upload_requested(ctx: &Context) -> bool {
+    ctx.opts.openstack.is_some() || ctx.config.openstack.cloud.is_some()
+}
+
+/// Upload the exported qcow2 to Glance when `--openstack` or `openstack.cloud` asks for it.
+fn upload(ctx: &Context, artifacts: &[export::Artifact]) -> Result<(), Error> {
+    if !upload_requested(ctx) {
+        return Ok(());
+    }
+    let Some(qcow2) = artifacts.iter().find(|a| a.format == export::Format::Qcow2) else {
+        return Err(Error::Usage(
+            "an OpenStack upload needs the `qcow2` export format in export.formats".into(),
+        ));
+    };
+    crate::cloud::upload_after_export(ctx, &qcow2.path)?;
     Ok(())
 }
 
