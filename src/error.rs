@@ -75,7 +75,28 @@ impl Error {
             Error::Process(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Interrupted => ExitCode::Interrupted,
             Error::Vagrant(e) if e.is_interrupted() => ExitCode::Interrupted,
+            // file copies and hashing stop with io::ErrorKind::Interrupted on Ctrl-C
+            Error::Stage(crate::stage::StageError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::Interrupted =>
+            {
+                ExitCode::Interrupted
+            }
             _ => ExitCode::Failed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_copy_exits_130() {
+        let e = Error::Stage(crate::stage::StageError::Io {
+            what: "hashing",
+            path: "builds/x.box".into(),
+            source: std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted by the user"),
+        });
+        assert_eq!(e.exit_code(), ExitCode::Interrupted);
     }
 }
