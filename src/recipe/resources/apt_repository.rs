@@ -3,7 +3,6 @@ use super::super::RecipeError;
 use super::super::facts::{FactError, FactQuery, Facts};
 use super::super::fields::Fields;
 use super::super::resource::{Action, CheckOptions, Plan, Resource};
-use super::attrs::Attrs;
 use super::file::File;
 
 /// A managed apt repository.
@@ -47,16 +46,7 @@ impl AptRepository {
             String::new()
         };
         let line = format!("deb{signed} {uri} {suite} {}\n", components.join(" "));
-        let file = |path: String, content: Vec<u8>| File {
-            path,
-            content: Some(content),
-            attrs: Attrs {
-                mode: Some(0o644),
-                owner: Some("root".into()),
-                group: Some("root".into()),
-            },
-            default_mode: 0o644,
-        };
+        let file = File::root_owned;
         Ok(AptRepository {
             key: key.map(|k| file(key_path, k)),
             list: file(

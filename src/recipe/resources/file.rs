@@ -63,6 +63,21 @@ pub fn content_from_fields(f: &mut Fields<'_>) -> Result<Option<Vec<u8>>, Recipe
 }
 
 impl File {
+    /// A root-owned 0644 file with `content` (system config the engine manages
+    /// for other resources: apt sources, unit files).
+    pub fn root_owned(path: String, content: Vec<u8>) -> Self {
+        File {
+            path,
+            content: Some(content),
+            attrs: Attrs {
+                mode: Some(0o644),
+                owner: Some("root".into()),
+                group: Some("root".into()),
+            },
+            default_mode: 0o644,
+        }
+    }
+
     /// From a `file` table.
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
         let path = f.str("path")?;

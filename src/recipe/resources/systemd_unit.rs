@@ -4,7 +4,6 @@ use super::super::RecipeError;
 use super::super::facts::{FactError, FactQuery, Facts};
 use super::super::fields::Fields;
 use super::super::resource::{Change, CheckOptions, Plan, Resource};
-use super::attrs::Attrs;
 use super::file::{File, content_from_fields};
 use crate::remote::RemoteCommand;
 
@@ -27,16 +26,7 @@ impl SystemdUnit {
         let content = content_from_fields(f)?
             .ok_or_else(|| f.error("a `systemd.unit` needs `content`, `template` or `source`"))?;
         Ok(SystemdUnit {
-            file: File {
-                path: format!("/etc/systemd/system/{unit}"),
-                content: Some(content),
-                attrs: Attrs {
-                    mode: Some(0o644),
-                    owner: Some("root".into()),
-                    group: Some("root".into()),
-                },
-                default_mode: 0o644,
-            },
+            file: File::root_owned(format!("/etc/systemd/system/{unit}"), content),
             unit,
         })
     }
