@@ -2,9 +2,9 @@
 //! order (apt and pip installs merged), verify, then run notified handlers.
 //!
 //! Facts are gathered once up front, so a run where nothing changes costs one
-//! round trip. Once something has changed, a resource whose first check was
-//! not ok is re-checked with fresh facts before it is applied (an earlier
-//! resource may have created its file or installed its tool). Changed
+//! round trip. Once something has changed, every later resource is
+//! re-checked with fresh facts before it is applied (an earlier resource may
+//! have created its file, installed its tool or made a guard false). Changed
 //! resources are verified by re-checking them, piggybacked on the next fact
 //! batch. If the connection drops while applying, the resource is re-checked
 //! after the transport reconnects and applied again only if it can tell
@@ -308,8 +308,11 @@ impl<'a, T: Transport> Engine<'a, T> {
             let Some(mut plan) = plans[i].take() else {
                 continue;
             };
-            let first_ok = matches!(&plan, Ok(p) if p.is_ok());
-            if dirty && !first_ok {
+            // Once something changed, every later check is redone with fresh
+            // facts, "ok" ones too: installing nginx creates the default site
+            // a later resource removes, writing a CA file makes a later
+            // `unless` guard false.
+            if dirty {
                 let facts = self
                     .gather_with_verify(entries, slots, &e.resource.facts(self.copts()))
                     .await?;

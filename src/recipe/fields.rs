@@ -130,7 +130,10 @@ impl<'a> Fields<'a> {
             return Ok(Vec::new());
         };
         match &n.kind {
-            Kind::Str(s) => Ok(vec![self.render(n, s)?]),
+            Kind::Str(s) => match self.list_var(s) {
+                Some(list) => list.map_err(|e| n.error(format!("`{key}` in {}: {e}", self.what))),
+                None => Ok(vec![self.render(n, s)?]),
+            },
             Kind::Array(items) => items
                 .iter()
                 .map(|i| match &i.kind {
@@ -144,6 +147,33 @@ impl<'a> Fields<'a> {
                 .collect(),
             _ => Err(self.wrong(key, n, "a string or an array of strings")),
         }
+    }
+
+    /// `"{{ some.list }}"` (nothing but one variable) names a list variable,
+    /// as in Ansible: its items are the strings. `None` when `s` is anything
+    /// else or the variable is not a list (then `s` is an ordinary template).
+    fn list_var(&self, s: &str) -> Option<Result<Vec<String>, String>> {
+        let path = s.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+        if path.is_empty()
+            || !path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            return None;
+        }
+        let serde_json::Value::Array(items) = super::when::lookup(self.vars, path)? else {
+            return None;
+        };
+        Some(
+            items
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Ok(s.clone()),
+                    serde_json::Value::Number(n) => Ok(n.to_string()),
+                    other => Err(format!("`{path}` must list strings, found {other}")),
+                })
+                .collect(),
+        )
     }
 
     /// An optional boolean.
@@ -187,7 +217,8 @@ impl<'a> Fields<'a> {
         };
         match &n.kind {
             Kind::Str(s) => {
-                let m = u32::from_str_radix(s, 8).map_err(|_| bad())?;
+                let s = self.render(n, s)?;
+                let m = u32::from_str_radix(s.trim(), 8).map_err(|_| bad())?;
                 if m > 0o7777 { Err(bad()) } else { Ok(Some(m)) }
             }
             _ => Err(bad()),

@@ -115,10 +115,15 @@ pub fn load(paths: &[PathBuf], base: Value, overrides: &[String]) -> Result<Reci
     for h in &raw.handlers {
         recipe.handlers.push(build_entry(h, &vars, "a handler")?);
     }
+    let mut origins = Vec::new();
     for r in &raw.resources {
-        recipe.entries.push(build_entry(r, &vars, "a resource")?);
+        for e in build_entries(r, &vars)? {
+            recipe.entries.push(e);
+            origins.push(r);
+        }
     }
-    check_names(&raw, &recipe)?;
+    let handler_origins: Vec<&Node> = raw.handlers.iter().collect();
+    check_names(&recipe, &origins, &handler_origins)?;
     Ok(recipe)
 }
 
@@ -229,6 +234,63 @@ fn tables(node: &Node, key: &str) -> Result<Vec<Node>, RecipeError> {
     }
 }
 
+/// A resource with `for_each = "some.list"` stands for one resource per
+/// item of that list variable, with the item bound to `item` and its
+/// position to `index` (so its `name` should mention `{{item}}`).
+fn build_entries(node: &Node, vars: &Value) -> Result<Vec<Entry>, RecipeError> {
+    let for_each = match &node.kind {
+        Kind::Table(entries) => entries.iter().find(|(k, _, _)| k == "for_each"),
+        _ => None,
+    };
+    let Some((_, _, at)) = for_each else {
+        return Ok(vec![build_entry(node, vars, "a resource")?]);
+    };
+    let Kind::Str(raw_path) = &at.kind else {
+        return Err(at.error(format!(
+            "`for_each` must name a list variable (e.g. \"config.python.environments\"), found {}",
+            at.type_name()
+        )));
+    };
+    let path = raw_path
+        .trim()
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim();
+    let items = match super::when::lookup(vars, path) {
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => {
+            return Err(at.error(format!(
+                "`for_each`: `{path}` must be a list, found {}",
+                json_type(other)
+            )));
+        }
+        None => return Err(at.error(format!("`for_each`: there is no variable `{path}`"))),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut v = vars.clone();
+            if let Value::Object(m) = &mut v {
+                m.insert("item".into(), item);
+                m.insert("index".into(), Value::from(i));
+            }
+            build_entry(node, &v, "a resource")
+        })
+        .collect()
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a table",
+    }
+}
+
 fn build_entry(node: &Node, vars: &Value, what: &str) -> Result<Entry, RecipeError> {
     let mut f = Fields::new(node, vars, what)?;
     let kind = f.opt_raw_str("type")?.ok_or_else(|| {
@@ -241,6 +303,7 @@ fn build_entry(node: &Node, vars: &Value, what: &str) -> Result<Entry, RecipeErr
     let mut f = Fields::new(node, vars, format!("the `{kind}` resource `{name}`"))?;
     f.opt_raw_str("type")?;
     f.str("name")?;
+    f.opt_raw_str("for_each")?;
     let tags = f.str_list("tags")?;
     let notify = f.str_list("notify")?;
     let skip = match (f.opt_raw_str("when")?, f.node("when")) {
@@ -251,8 +314,18 @@ fn build_entry(node: &Node, vars: &Value, what: &str) -> Result<Entry, RecipeErr
         },
         _ => None,
     };
-    let resource = super::resources::build(&kind, &mut f)?;
-    f.finish()?;
+    let resource = match (super::resources::build(&kind, &mut f), &skip) {
+        (Ok(r), _) => {
+            f.finish()?;
+            r
+        }
+        // A skipped resource may be incomplete on purpose (an empty package
+        // list from the config is why `when` skips it); its type must exist.
+        (Err(_), Some(why)) if super::resources::KINDS.contains(&kind.as_str()) => {
+            Box::new(super::resources::Skipped(why.clone()))
+        }
+        (Err(e), _) => return Err(e),
+    };
     Ok(Entry {
         name,
         kind,
@@ -264,11 +337,15 @@ fn build_entry(node: &Node, vars: &Value, what: &str) -> Result<Entry, RecipeErr
     })
 }
 
-fn check_names(raw: &Raw, recipe: &Recipe) -> Result<(), RecipeError> {
+fn check_names(
+    recipe: &Recipe,
+    origins: &[&Node],
+    handler_origins: &[&Node],
+) -> Result<(), RecipeError> {
     let handler_names: Vec<&str> = recipe.handlers.iter().map(|h| h.name.as_str()).collect();
     for (list, nodes) in [
-        (&recipe.entries, &raw.resources),
-        (&recipe.handlers, &raw.handlers),
+        (&recipe.entries, origins),
+        (&recipe.handlers, handler_origins),
     ] {
         for (i, e) in list.iter().enumerate() {
             if let Some(first) = list[..i].iter().find(|x| x.name == e.name) {
@@ -299,6 +376,69 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    const LOOPS: &str = r#"
+[[resource]]
+name = "env {{item.name}}"
+type = "pip.packages"
+for_each = "envs"
+venv = "/opt/envs/{{item.name}}"
+packages = "{{item.packages}}"
+
+[[resource]]
+name = "nothing to install"
+type = "apt.packages"
+packages = "{{none}}"
+when = "none"
+"#;
+
+    #[test]
+    fn for_each_expands_and_list_variables_fill_lists() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "r.toml", LOOPS);
+        let vars = serde_json::json!({
+            "envs": [
+                {"name": "a", "packages": ["x==1", "y==2"]},
+                {"name": "b", "packages": ["z==3"]},
+            ],
+            "none": [],
+        });
+        let r = load(&[p], vars, &[]).unwrap();
+        let labels: Vec<String> = r.entries.iter().map(Entry::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "pip.packages[env a]",
+                "pip.packages[env b]",
+                "apt.packages[nothing to install]"
+            ]
+        );
+        let dbg = format!("{:?}", r.entries[0].resource);
+        assert!(dbg.contains("/opt/envs/a") && dbg.contains("y==2"), "{dbg}");
+        // skipped by `when`, so its empty list is no error
+        assert!(r.entries[2].skip.is_some());
+    }
+
+    #[test]
+    fn for_each_must_name_a_list() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "r.toml", LOOPS);
+        let e = load(
+            &[p.clone()],
+            serde_json::json!({"envs": "x", "none": []}),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("r.toml:5:12") && e.contains("`envs` must be a list, found a string"),
+            "{e}"
+        );
+        let e = load(&[p], serde_json::json!({"none": []}), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("there is no variable `envs`"), "{e}");
     }
 
     #[test]

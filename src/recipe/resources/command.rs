@@ -63,6 +63,10 @@ impl Command {
         if let Some(dir) = f.opt_str("cwd")? {
             cmd = cmd.current_dir(dir);
         }
+        // Secrets (a password to hash) go in on stdin, never on a command line.
+        if let Some(input) = f.opt_str("stdin")? {
+            cmd = cmd.stdin(input.into_bytes());
+        }
         let user = f.opt_str("user")?;
         if let Some(u) = &user {
             cmd = cmd.sudo_user(u.clone());

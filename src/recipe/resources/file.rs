@@ -49,7 +49,7 @@ pub fn content_from_fields(f: &mut Fields<'_>) -> Result<Option<Vec<u8>>, Recipe
         let super::super::value::Kind::Str(rel) = &node.kind else {
             return Err(node.error("expected a path as a string"));
         };
-        let p = base.join(rel);
+        let p = base.join(f.render(node, rel)?);
         let bytes = std::fs::read(&p)
             .map_err(|e| node.error(format!("cannot read `{}`: {e}", p.display())))?;
         if !render {

@@ -28,7 +28,16 @@ impl Line {
     /// From a `line` table.
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
         let path = f.str("path")?;
-        let line = f.str("line")?;
+        // Removing by `regexp` needs no `line`; adding one always does.
+        let line = match (
+            f.opt_str("line")?,
+            f.node("regexp"),
+            f.opt_raw_str("state")?,
+        ) {
+            (Some(l), _, _) => l,
+            (None, Some(_), Some(s)) if s == "absent" => String::new(),
+            (None, ..) => return Err(f.error("missing key `line` (a string) in a `line` resource")),
+        };
         if line.contains('\n') {
             return Err(f.error("`line` must be a single line (use a `block` for several)"));
         }

@@ -37,12 +37,49 @@ pub fn requirement(req: &str) -> (String, Option<String>) {
     (name, pin)
 }
 
+/// The requirement lines of a pip requirements file named at `node`
+/// (relative to the recipe file): comments, blank lines and `-` options
+/// (hashes, index URLs) are left out, since the engine pins by `==`.
+fn requirements_file(
+    f: &Fields<'_>,
+    node: &super::super::value::Node,
+) -> Result<Vec<String>, RecipeError> {
+    let super::super::value::Kind::Str(rel) = &node.kind else {
+        return Err(node.error("`requirements` must be a path (relative to the recipe)"));
+    };
+    let rel = f.render(node, rel)?;
+    let base = f
+        .table()
+        .src
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let p = base.join(&rel);
+    let text = std::fs::read_to_string(&p)
+        .map_err(|e| node.error(format!("cannot read requirements `{}`: {e}", p.display())))?;
+    Ok(requirement_lines(&text))
+}
+
+/// The requirements in a requirements file's text.
+pub fn requirement_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split(" #").next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('-'))
+        .map(str::to_owned)
+        .collect()
+}
+
 impl PipPackages {
     /// From a `pip.packages` table.
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
-        let packages = f.str_list("packages")?;
+        let mut packages = f.str_list("packages")?;
+        if let Some(node) = f.node("requirements") {
+            packages.extend(requirements_file(f, node)?);
+        }
         if packages.is_empty() {
-            return Err(f.error("`packages` must list at least one requirement"));
+            return Err(f.error(
+                "`packages` (or the `requirements` file) must list at least one requirement",
+            ));
         }
         Ok(PipPackages {
             venv: f.str("venv")?,
