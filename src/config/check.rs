@@ -65,6 +65,14 @@ impl<'a> Checker<'a> {
             Item::None => {}
             Item::Value(v) => self.value(path, key_span, v, shape),
             Item::Table(t) => self.table(path, t.span().or(key_span), t, shape),
+            Item::ArrayOfTables(a) if matches!(shape, Shape::Array(_) | Shape::Any) => {
+                if let Shape::Array(inner) = shape {
+                    for (i, t) in a.iter().enumerate() {
+                        let span = t.span().or(key_span.clone());
+                        self.table(&format!("{path}[{i}]"), span, t, inner);
+                    }
+                }
+            }
             Item::ArrayOfTables(a) => {
                 let span = a.span().or(key_span);
                 self.fail(
