@@ -4,10 +4,10 @@
 //! changes, the second run changes nothing in one round trip, and the state
 //! is checked on the host independently (ssh + shell, not the engine).
 //!
-//! Not covered here, on purpose: `npm.global` and `r.packages` (installing
-//! Node or R in the host costs minutes; their command lines and fact parsers
-//! are unit-tested on captured output), and starting services (the host has
-//! no init system: the test asserts the honest failure instead).
+//! Covered elsewhere: `npm.global` and `r.packages` in tests/e2e_runtimes.rs
+//! (a host variant with Node and R preinstalled), and starting services in
+//! tests/e2e_appliance.rs (a booted VM: this host has no init system, so the
+//! test here asserts the honest failure instead).
 #[path = "support/testhost.rs"]
 mod testhost;
 

@@ -425,7 +425,7 @@ when = "none"
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "r.toml", LOOPS);
         let e = load(
-            &[p.clone()],
+            std::slice::from_ref(&p),
             serde_json::json!({"envs": "x", "none": []}),
             &[],
         )

@@ -50,8 +50,14 @@ pub fn script() -> PathBuf {
 
 /// Run `testhost.sh ARGS...`, returning its output (stderr inherited for logs).
 fn run_script(args: &[&str]) -> Output {
+    run_script_extra(args, "")
+}
+
+/// Like [`run_script`] for a rootfs variant (`TH_EXTRA`: extra apt packages).
+fn run_script_extra(args: &[&str], extra: &str) -> Output {
     Command::new(script())
         .args(args)
+        .env("TH_EXTRA", extra)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -59,7 +65,11 @@ fn run_script(args: &[&str]) -> Output {
 }
 
 fn run_script_ok(args: &[&str]) -> String {
-    let out = run_script(args);
+    run_script_ok_extra(args, "")
+}
+
+fn run_script_ok_extra(args: &[&str], extra: &str) -> String {
+    let out = run_script_extra(args, extra);
     assert!(
         out.status.success(),
         "testhost.sh {args:?} failed: {:?}",
@@ -98,12 +108,20 @@ pub struct TestHost {
     pub ssh_config: PathBuf,
     /// The host's root filesystem as seen from this machine (overlay mount).
     pub root: PathBuf,
+    /// Extra apt packages of the rootfs variant ("" = the plain rootfs).
+    pub extra: String,
 }
 
 impl TestHost {
     /// Build the rootfs if needed, then start a fresh host on a free port.
     /// Panics on failure (this is a test helper).
     pub fn start(name: &str) -> TestHost {
+        Self::start_with(name, "")
+    }
+
+    /// Like [`TestHost::start`] on a rootfs variant: the plain rootfs plus the
+    /// apt packages in `extra` (space separated), built once and cached.
+    pub fn start_with(name: &str, extra: &str) -> TestHost {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("{name}-{}-{n}", std::process::id());
         let keys = run_script_ok(&["keys"]);
@@ -114,7 +132,7 @@ impl TestHost {
         let mut last = None;
         for _ in 0..5 {
             let port = free_port();
-            let out = run_script(&["start", &name, &port.to_string()]);
+            let out = run_script_extra(&["start", &name, &port.to_string()], extra);
             if out.status.success() {
                 let ssh_config = PathBuf::from(run_script_ok(&["sshconfig", &name]).trim());
                 let root = PathBuf::from(run_script_ok(&["root", &name]).trim());
@@ -129,6 +147,7 @@ impl TestHost {
                         .join("tests/fixtures/ssh/vagrant_insecure_key"),
                     ssh_config,
                     root,
+                    extra: extra.to_owned(),
                 };
             }
             let _ = run_script(&["destroy", &name]);
@@ -186,12 +205,12 @@ impl TestHost {
     /// Start a stopped host again on the same port, files and host keys
     /// unchanged (a reboot).
     pub fn restart(&self) {
-        run_script_ok(&["start", &self.name, &self.port.to_string()]);
+        run_script_ok_extra(&["start", &self.name, &self.port.to_string()], &self.extra);
     }
 
     /// Discard all filesystem changes and restart (same port).
     pub fn reset(&self) {
-        run_script_ok(&["reset", &self.name]);
+        run_script_ok_extra(&["reset", &self.name], &self.extra);
     }
 }
 

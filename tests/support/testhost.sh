@@ -31,6 +31,9 @@
 #   TH_MODE    auto | netns | chroot (default auto)
 #   TH_MIRROR  Debian mirror        (default: the one in the machine's apt sources)
 #   TH_COPY    1 = cp -a instead of overlayfs for the per-host root
+#   TH_EXTRA   extra apt packages (space separated) for a rootfs variant: the
+#              base plus these, cached under its own key; pass the same value
+#              to build, start and reset of a host
 #
 # Isolation.  netns mode (preferred): sshd is PID 1 of new PID, mount, UTS and
 # IPC namespaces, chrooted into an overlayfs (pristine rootfs = read-only lower
@@ -59,6 +62,13 @@ TH_MIRROR=${TH_MIRROR:-http://deb.debian.org/debian}
 TH_COPY=${TH_COPY:-0}
 TH_KEY_HASH=$(printf '%s\n' "$TH_SUITE" "$TH_INCLUDE" "$TH_RECIPE" | sha256sum | cut -c1-12)
 TH_ROOTFS=$TH_CACHE/$TH_SUITE-$TH_KEY_HASH
+# a variant: the base rootfs plus TH_EXTRA (apt packages, space separated),
+# installed with apt-get in a copy of the base; cached under its own key
+TH_EXTRA=$(echo ${TH_EXTRA:-})
+TH_BASE_ROOTFS=$TH_ROOTFS
+if [ -n "$TH_EXTRA" ]; then
+    TH_ROOTFS=$TH_ROOTFS-x$(printf '%s\n' "$TH_EXTRA" | sha256sum | cut -c1-12)
+fi
 TH_HOSTS=$TH_STATE/hosts
 SELF=$(readlink -f "$0")
 # Vagrant's published insecure key (in the repo's test fixtures) is authorised too
@@ -105,6 +115,7 @@ ensure_keys() {
 cmd_build() {
     need_root
     mkdir -p "$TH_CACHE"
+    if [ -n "$TH_EXTRA" ]; then build_variant "$@"; return; fi
     if [ -f "$TH_ROOTFS/.th-complete" ] && [ "${1:-}" != "--force" ]; then
         return 0
     fi
@@ -165,6 +176,42 @@ EOF
     echo "built $(date -u +%FT%TZ) in ${secs}s; include=$TH_INCLUDE recipe=$TH_RECIPE" >"$tmp/.th-complete"
     rm -rf "$TH_ROOTFS"; mv "$tmp" "$TH_ROOTFS"; rm -f "$tmp.debootstrap.log"
     log "rootfs ready: $TH_ROOTFS ($(du -sh "$TH_ROOTFS" | cut -f1)), build took ${secs}s"
+    exec 8>&-
+}
+
+# The base rootfs + TH_EXTRA: apt-get in a copy of the base (faster than a
+# second debootstrap, and the base stays shared with the other suites).
+build_variant() {
+    if [ -f "$TH_ROOTFS/.th-complete" ] && [ "${1:-}" != "--force" ]; then
+        return 0
+    fi
+    TH_EXTRA='' "$SELF" build
+    exec 8>"$TH_CACHE/.build.lock"
+    flock 8
+    if [ -f "$TH_ROOTFS/.th-complete" ] && [ "${1:-}" != "--force" ]; then
+        exec 8>&-; return 0
+    fi
+    local t0 tmp secs
+    t0=$(now)
+    tmp="$TH_ROOTFS.tmp"
+    rm -rf "$tmp"
+    cp -a "$TH_BASE_ROOTFS" "$tmp"
+    log "apt-get install $TH_EXTRA into a copy of $TH_BASE_ROOTFS"
+    # proc and dev only for this namespace: gone when apt-get is done
+    unshare --mount --propagation private -- sh -c '
+        mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" &&
+        chroot "$1" apt-get -q update && shift &&
+        DEBIAN_FRONTEND=noninteractive chroot "$0/" apt-get install -y -q --no-install-recommends "$@"
+    ' "$tmp" "$tmp" $TH_EXTRA >"$tmp.apt.log" 2>&1 ||
+        { tail -30 "$tmp.apt.log" >&2; die "apt-get install $TH_EXTRA failed (log: $tmp.apt.log)"; }
+    chroot "$tmp" apt-get clean
+    rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/*.bin
+    mkdir -p "$tmp/var/lib/apt/lists/partial"
+    touch -d '2000-01-01 00:00:00' "$tmp/var/lib/apt/lists/partial" "$tmp/var/lib/apt/lists"
+    secs=$(elapsed "$t0")
+    echo "built $(date -u +%FT%TZ) in ${secs}s; base=$TH_BASE_ROOTFS extra=$TH_EXTRA" >"$tmp/.th-complete"
+    rm -rf "$TH_ROOTFS"; mv "$tmp" "$TH_ROOTFS"; rm -f "$tmp.apt.log"
+    log "rootfs variant ready: $TH_ROOTFS ($(du -sh "$TH_ROOTFS" | cut -f1)), build took ${secs}s"
     exec 8>&-
 }
 

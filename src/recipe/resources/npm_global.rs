@@ -24,12 +24,41 @@ pub fn split_version(p: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Why `spec` cannot be managed, if it cannot: a version must be exact,
+/// because the check compares it with the installed `package.json` version
+/// (a range or a tag such as `^7` or `latest` would reinstall on every run).
+pub fn spec_problem(spec: &str) -> Option<String> {
+    let (name, version) = split_version(spec);
+    if name.is_empty() || name == "@" {
+        return Some(format!("`{spec}` has no package name"));
+    }
+    let version = version?;
+    // MAJOR.MINOR.PATCH, then an optional -prerelease / +build of plain characters
+    let core = version.split(['-', '+']).next().unwrap_or("");
+    let exact = core.split('.').count() == 3
+        && core
+            .split('.')
+            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+    (!exact).then(|| {
+        format!(
+            "`{spec}`: give an exact version (`{name}@1.2.3`) or none; \
+             a range or tag cannot be compared with the installed version"
+        )
+    })
+}
+
 impl NpmGlobal {
     /// From an `npm.global` table.
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
         let packages = f.str_list("packages")?;
         if packages.is_empty() || packages.iter().any(String::is_empty) {
             return Err(f.error("`packages` must list at least one package"));
+        }
+        if let Some(why) = packages.iter().find_map(|p| spec_problem(p)) {
+            return Err(f.error(why));
         }
         Ok(NpmGlobal {
             packages,
@@ -102,5 +131,25 @@ mod tests {
         assert_eq!(split_version("@scope/x@1"), ("@scope/x", Some("1")));
         assert_eq!(split_version("@scope/x"), ("@scope/x", None));
         assert_eq!(split_version("x"), ("x", None));
+    }
+
+    #[test]
+    fn only_exact_versions_can_be_checked() {
+        for ok in [
+            "x",
+            "x@1.2.3",
+            "@scope/x@1.0.0-rc.1",
+            "@scope/x",
+            "x@5.1.0+build",
+        ] {
+            assert_eq!(spec_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "x@^7", "x@latest", "x@>=1 <2", "x@", "x@1.x", "x@1.2", "x@~1.2.3",
+        ] {
+            let why = spec_problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(why.contains("give an exact version"), "{why}");
+        }
+        assert!(spec_problem("@").is_some());
     }
 }

@@ -74,34 +74,100 @@ impl RPackages {
         Ok(RPackages { packages, source })
     }
 
-    /// The Rscript expression installing `missing`.
-    pub fn install_expr(&self, missing: &[String]) -> String {
-        let v = r_vector(missing);
-        let check = format!(
-            "; ok <- {} %in% rownames(installed.packages()); if (!all(ok)) quit(status = 1)",
-            r_vector(
-                &missing
-                    .iter()
-                    .map(|m| r_name(m).to_owned())
-                    .collect::<Vec<_>>()
-            )
-        );
+    /// Where the packages come from: a name for messages, the repository
+    /// URL named in errors, and the URL probed before installing (`None`
+    /// for Debian packages, which go through apt).
+    pub fn repository(&self) -> Option<(&'static str, String, String)> {
         match &self.source {
             RSource::Cran(repos) => {
-                format!(
-                    "install.packages({v}, repos = {})",
-                    serde_json::Value::String(repos.clone())
-                ) + &check
+                let base = repos.trim_end_matches('/').to_owned();
+                let index = format!("{base}/src/contrib/PACKAGES");
+                Some(("CRAN", base, index))
             }
-            RSource::Bioc => {
-                format!("BiocManager::install({v}, update = FALSE, ask = FALSE)") + &check
-            }
-            RSource::Github => {
-                format!("remotes::install_github({v}, upgrade = \"never\")") + &check
-            }
-            RSource::Apt(_) => String::new(),
+            // BiocManager reads its version map from here first
+            RSource::Bioc => Some((
+                "Bioconductor",
+                BIOC_URL.to_owned(),
+                format!("{BIOC_URL}/config.yaml"),
+            )),
+            // remotes resolves refs and downloads tarballs through the API
+            RSource::Github => Some(("GitHub", GITHUB_API.to_owned(), GITHUB_API.to_owned())),
+            RSource::Apt(_) => None,
         }
     }
+
+    /// The Rscript expression installing `missing`: probe the repository
+    /// (one HEAD with a timeout, so an unreachable or firewalled repository
+    /// fails in seconds with the package and URL named, not after R's
+    /// retries and a "not available for this version of R" warning), check
+    /// the helper package, install, then verify every package is there.
+    pub fn install_expr(&self, missing: &[String]) -> String {
+        let Some((label, repo, probe)) = self.repository() else {
+            return String::new();
+        };
+        let v = r_vector(missing);
+        let names: Vec<String> = missing.iter().map(|m| r_name(m).to_owned()).collect();
+        let what = packages_label(label, missing);
+        let (install, helper) = match &self.source {
+            RSource::Cran(repos) => (
+                format!("install.packages({v}, repos = {})", r_str(repos)),
+                None,
+            ),
+            RSource::Bioc => (
+                format!("BiocManager::install({v}, update = FALSE, ask = FALSE)"),
+                Some(("BiocManager", "r-cran-biocmanager")),
+            ),
+            RSource::Github => (
+                format!("remotes::install_github({v}, upgrade = \"never\")"),
+                Some(("remotes", "r-cran-remotes")),
+            ),
+            RSource::Apt(_) => return String::new(),
+        };
+        let mut expr = format!(
+            "options(warn = 1); e <- tryCatch({{ curlGetHeaders({}, timeout = {PROBE_TIMEOUT_SECS}L); \"\" }}, \
+             error = function(e) gsub(\"[[:space:]]+\", \" \", trimws(conditionMessage(e)))); \
+             if (nzchar(e)) {{ message({}, e, \")\"); quit(status = 2) }}; ",
+            r_str(&probe),
+            r_str(&format!("{what}: repository {repo} not reachable ("))
+        );
+        if let Some((pkg, deb)) = helper {
+            expr += &format!(
+                "if (!requireNamespace({}, quietly = TRUE)) {{ message({}); quit(status = 2) }}; ",
+                r_str(pkg),
+                r_str(&format!(
+                    "{what}: the R package {pkg} is needed to install from {label} \
+                     (Debian: {deb}, or r.packages source = \"cran\")"
+                ))
+            );
+        }
+        let want = r_vector(&names);
+        expr + &install
+            + &format!(
+                "; ok <- {want} %in% rownames(installed.packages()); if (!all(ok)) {{ message({}, \
+                 paste0(\"`\", {want}[!ok], \"`\", collapse = \", \"), \" (see the messages above)\"); \
+                 quit(status = 1) }}",
+                r_str(&format!("{label} packages not installed from {repo}: ")),
+            )
+    }
+}
+
+/// Seconds the repository probe may take.
+pub const PROBE_TIMEOUT_SECS: u32 = 20;
+/// Bioconductor's site (BiocManager's default).
+pub const BIOC_URL: &str = "https://bioconductor.org";
+/// The GitHub API host `remotes` talks to.
+pub const GITHUB_API: &str = "https://api.github.com";
+
+/// An R string literal (JSON string syntax is valid R).
+fn r_str(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// "CRAN package `praise`" / "GitHub packages `a/b`, `c/d`".
+pub fn packages_label(label: &str, packages: &[String]) -> String {
+    let names: Vec<String> = packages.iter().map(|p| format!("`{p}`")).collect();
+    let s = if packages.len() == 1 { "" } else { "s" };
+    format!("{label} package{s} {}", names.join(", "))
 }
 
 impl Resource for RPackages {
@@ -173,7 +239,72 @@ mod tests {
         };
         assert_eq!(
             r.install_expr(&["praise".into()]),
-            "install.packages(c(\"praise\"), repos = \"https://cran.example\"); ok <- c(\"praise\") %in% rownames(installed.packages()); if (!all(ok)) quit(status = 1)"
+            "options(warn = 1); e <- tryCatch({ curlGetHeaders(\"https://cran.example/src/contrib/PACKAGES\", timeout = 20L); \"\" }, \
+             error = function(e) gsub(\"[[:space:]]+\", \" \", trimws(conditionMessage(e)))); \
+             if (nzchar(e)) { message(\"CRAN package `praise`: repository https://cran.example not reachable (\", e, \")\"); quit(status = 2) }; \
+             install.packages(c(\"praise\"), repos = \"https://cran.example\"); \
+             ok <- c(\"praise\") %in% rownames(installed.packages()); if (!all(ok)) { \
+             message(\"CRAN packages not installed from https://cran.example: \", \
+             paste0(\"`\", c(\"praise\")[!ok], \"`\", collapse = \", \"), \" (see the messages above)\"); quit(status = 1) }"
         );
+    }
+
+    #[test]
+    fn bioconductor_and_github_probe_their_hosts_and_need_their_helpers() {
+        let pkgs = vec!["r-lib/praise@v1".to_owned(), "owner/other".to_owned()];
+        let gh = RPackages {
+            packages: pkgs.clone(),
+            source: RSource::Github,
+        };
+        let e = gh.install_expr(&pkgs);
+        assert!(
+            e.contains("curlGetHeaders(\"https://api.github.com\", timeout = 20L)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("GitHub packages `r-lib/praise@v1`, `owner/other`: repository https://api.github.com not reachable ("),
+            "{e}"
+        );
+        assert!(
+            e.contains("requireNamespace(\"remotes\", quietly = TRUE)"),
+            "{e}"
+        );
+        assert!(e.contains(
+            "remotes::install_github(c(\"r-lib/praise@v1\", \"owner/other\"), upgrade = \"never\")"
+        ));
+        assert!(e.contains("ok <- c(\"praise\", \"other\") %in%"), "{e}");
+        let bioc = RPackages {
+            packages: vec!["limma".into()],
+            source: RSource::Bioc,
+        };
+        let e = bioc.install_expr(&["limma".into()]);
+        assert!(
+            e.contains("curlGetHeaders(\"https://bioconductor.org/config.yaml\""),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "Bioconductor package `limma`: repository https://bioconductor.org not reachable ("
+            ),
+            "{e}"
+        );
+        assert!(e.contains("Bioconductor package `limma`: the R package BiocManager is needed"));
+    }
+
+    #[test]
+    fn repository_urls() {
+        let cran = RPackages {
+            packages: vec!["x".into()],
+            source: RSource::Cran("https://cran.example/".into()),
+        };
+        assert_eq!(
+            cran.repository(),
+            Some((
+                "CRAN",
+                "https://cran.example".into(),
+                "https://cran.example/src/contrib/PACKAGES".into()
+            ))
+        );
+        assert_eq!(packages_label("CRAN", &["a".into()]), "CRAN package `a`");
     }
 }

@@ -1,0 +1,265 @@
+//! `npm.global` and `r.packages` end to end: the real `vmbuild provision`
+//! binary, the real SSH transport, a real Debian 12 test host whose rootfs
+//! variant has `nodejs npm r-base-core` preinstalled (built once with apt in
+//! a copy of the plain test rootfs, then cached; tests/support/testhost.sh).
+//! npm reaches the registry through the host's proxy; Debian's node trusts
+//! the system CA store, which holds the machine's bundle.
+//! CRAN, Bioconductor and GitHub are not reachable here: those sources are
+//! tested for a fast failure that names the package and the repository.
+#[path = "support/testhost.rs"]
+mod testhost;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use testhost::{TestHost, e2e_enabled};
+
+/// The rootfs variant these tests run on (part of its cache key).
+const RUNTIMES: &str = "nodejs npm r-base-core";
+
+struct Run {
+    code: i32,
+    stderr: String,
+    report: serde_json::Value,
+}
+
+impl Run {
+    fn count(&self, status: &str) -> usize {
+        self.report["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| o["status"] == status)
+            .count()
+    }
+
+    fn outcome(&self, label: &str) -> serde_json::Value {
+        self.report["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["label"] == label)
+            .cloned()
+            .unwrap_or_else(|| panic!("no outcome {label} in {:#}", self.report))
+    }
+}
+
+fn recipe(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/recipes/runtimes")
+        .join(name)
+}
+
+fn start(name: &str) -> TestHost {
+    let t = Instant::now();
+    let host = TestHost::start_with(name, RUNTIMES);
+    eprintln!("[timing] host {name} ready in {:.1?}", t.elapsed());
+    host
+}
+
+fn provision(host: &TestHost, recipe: &Path, extra: &[&str]) -> Run {
+    let t = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
+        .arg("provision")
+        .arg("--host")
+        .arg(format!("root@{}:{}", host.addr, host.port))
+        .arg("--key")
+        .arg(&host.key_path)
+        .arg("--known-hosts")
+        .arg(dir.path().join("known_hosts"))
+        .arg("--report")
+        .arg(&report)
+        .args(extra)
+        .arg(recipe)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = std::fs::read_to_string(&report)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|_| panic!("no report; stderr:\n{stderr}"));
+    eprintln!("{stderr}");
+    eprintln!(
+        "[timing] provision {} {extra:?}: {:.1?}",
+        recipe.file_name().unwrap().to_string_lossy(),
+        t.elapsed()
+    );
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr,
+        report,
+    }
+}
+
+/// `--check` reports changes and leaves `state` as it was, the first run
+/// changes, the second changes nothing in one round trip.
+fn converge(host: &TestHost, recipe: &Path, state: &str) -> Run {
+    let before = host.sh(state);
+    let check = provision(host, recipe, &["--check"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(
+        check.count("changed") > 0,
+        "check mode must report what would change"
+    );
+    assert_eq!(host.sh(state), before, "--check changed the host");
+    let first = provision(host, recipe, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.count("changed") > 0, "{}", first.stderr);
+    second_run_is_a_no_op(host, recipe);
+    first
+}
+
+fn second_run_is_a_no_op(host: &TestHost, recipe: &Path) {
+    let again = provision(host, recipe, &[]);
+    assert_eq!(
+        (again.code, again.count("changed")),
+        (0, 0),
+        "second run must change nothing: {}",
+        again.stderr
+    );
+    assert_eq!(
+        again.report["round_trips"], 1,
+        "a no-op run is one fact batch"
+    );
+}
+
+/// Global npm packages as npm itself reports them: name → version.
+fn npm_global(host: &TestHost) -> serde_json::Map<String, serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_str(&host.sh("npm ls -g --json")).unwrap();
+    json["dependencies"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v["version"].clone()))
+        .collect()
+}
+
+#[test]
+fn npm_global_install_pin_bump_and_removal() {
+    if !e2e_enabled("npm.global against a real sshd test host with Node (npm via the proxy)") {
+        return;
+    }
+    let host = start("rt-npm");
+    converge(
+        &host,
+        &recipe("npm.toml"),
+        "ls /usr/local/lib/node_modules 2>&1; true",
+    );
+    let have = npm_global(&host);
+    assert_eq!(
+        (&have["configurable-http-proxy"], &have["is-number"]),
+        (&"5.1.0".into(), &"7.0.0".into())
+    );
+    assert_eq!(host.sh("configurable-http-proxy --version"), "5.1.0\n");
+    assert_eq!(
+        host.sh("node -p 'require(\"/usr/local/lib/node_modules/is-number\")(42)'"),
+        "true\n"
+    );
+
+    // another pin reinstalls, then converges
+    let bump = provision(&host, &recipe("npm-bump.toml"), &[]);
+    assert_eq!(
+        (bump.code, bump.count("changed")),
+        (0, 1),
+        "{}",
+        bump.stderr
+    );
+    assert_eq!(
+        bump.outcome("npm.global[node tools]")["reason"],
+        "npm install -g is-number@6.0.0",
+        "only the changed pin is installed"
+    );
+    assert_eq!(npm_global(&host)["is-number"], "6.0.0");
+    second_run_is_a_no_op(&host, &recipe("npm-bump.toml"));
+
+    let gone = provision(&host, &recipe("npm-absent.toml"), &[]);
+    assert_eq!(
+        (gone.code, gone.count("changed")),
+        (0, 1),
+        "{}",
+        gone.stderr
+    );
+    let have = npm_global(&host);
+    assert!(!have.contains_key("is-number"), "{have:?}");
+    assert_eq!(have["configurable-http-proxy"], "5.1.0");
+    second_run_is_a_no_op(&host, &recipe("npm-absent.toml"));
+}
+
+#[test]
+fn r_packages_from_debian() {
+    if !e2e_enabled("r.packages against a real sshd test host with R (apt via the proxy)") {
+        return;
+    }
+    let host = start("rt-rapt");
+    let first = converge(
+        &host,
+        &recipe("r-apt.toml"),
+        "dpkg -s r-cran-praise 2>&1 | grep Status; ls /usr/lib/R/site-library; true",
+    );
+    assert!(
+        first.outcome("r.packages[praise]")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("r-cran-praise"),
+        "{}",
+        first.outcome("r.packages[praise]")
+    );
+    assert_eq!(
+        host.sh("Rscript -e 'cat(format(packageVersion(\"praise\")))'"),
+        "1.0.0"
+    );
+}
+
+#[test]
+fn r_packages_from_unreachable_repositories_fail_fast_and_clearly() {
+    if !e2e_enabled("r.packages against a real sshd test host with R") {
+        return;
+    }
+    let host = start("rt-rnet");
+    let check = provision(&host, &recipe("r-unreachable.toml"), &["--check"]);
+    assert_eq!(
+        (check.code, check.count("changed")),
+        (0, 3),
+        "{}",
+        check.stderr
+    );
+
+    let run = provision(&host, &recipe("r-unreachable.toml"), &["--keep-going"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for (label, says) in [
+        (
+            "r.packages[from CRAN]",
+            "CRAN package `praise`: repository https://cloud.r-project.org not reachable (",
+        ),
+        (
+            "r.packages[from Bioconductor]",
+            "Bioconductor package `limma`: repository https://bioconductor.org not reachable (",
+        ),
+        (
+            "r.packages[from GitHub]",
+            "GitHub package `rladies/praise`: repository https://api.github.com not reachable (",
+        ),
+    ] {
+        let o = run.outcome(label);
+        assert_eq!(o["status"], "failed", "{o}");
+        assert_eq!(o["failure"]["status"], 2, "the probe's exit status: {o}");
+        let tail = o["failure"]["stderr_tail"].as_str().unwrap_or("");
+        assert!(tail.contains(says), "{label}: {o}");
+        assert!(
+            !tail.contains("Traceback") && !tail.contains("not available for this version of R"),
+            "no R backtrace, no install attempt: {o}"
+        );
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
+    assert!(
+        host.exec_local("ls /usr/local/lib/R/site-library/praise")
+            .status
+            .code()
+            != Some(0)
+    );
+}
