@@ -8,7 +8,8 @@
 //! resources are verified by re-checking them, piggybacked on the next fact
 //! batch. If the connection drops while applying, the resource is re-checked
 //! after the transport reconnects and applied again only if it can tell
-//! whether the first attempt finished (it converges).
+//! whether the first attempt finished (it converges). Handlers a stopped run
+//! could not run are remembered on the host and run by the next run.
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -236,7 +237,9 @@ impl<'a, T: Transport> Engine<'a, T> {
                 Err(why) => slots[i].outcome = Some(Self::outcome(e, Status::Skipped, why)),
             }
         }
+        queries.push(FactQuery::Content(handlers::PENDING.into()));
         let facts = self.gather(&queries).await?;
+        let pending = handlers::pending(&facts);
         let mut plans: Vec<Option<Result<Plan, FactError>>> = entries
             .iter()
             .enumerate()
@@ -270,7 +273,9 @@ impl<'a, T: Transport> Engine<'a, T> {
             self.apply_all(entries, &mut plans, &mut slots).await?
         };
         let resources: Vec<Outcome> = slots.into_iter().filter_map(|s| s.outcome).collect();
-        let handlers = self.run_handlers(recipe, &resources, stopped).await?;
+        let handlers = self
+            .run_handlers(recipe, &resources, &pending, stopped)
+            .await?;
         Ok(Report {
             host: self.opts.host.clone(),
             check_mode: self.opts.check,

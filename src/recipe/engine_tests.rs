@@ -85,9 +85,17 @@ fn answer(script: &str, answers: &Answers) -> String {
         answers.iter().map(|(q, a)| (snippet(q), a)).collect();
     for chunk in script.split("\n{ ").skip(1) {
         let snip = chunk.split("\n} 2>\"$E\"").next().unwrap();
-        let a = by_snippet
-            .get(snip)
-            .unwrap_or_else(|| panic!("no answer for snippet {snip}"));
+        // the pending-handlers list is absent unless a test gives one
+        let no_pending = FactOutput {
+            stdout: "absent".into(),
+            stderr: String::new(),
+            rc: 0,
+        };
+        let a = match by_snippet.get(snip) {
+            Some(a) => *a,
+            None if snip == snippet(&pending_query()) => &no_pending,
+            None => panic!("no answer for snippet {snip}"),
+        };
         let idx = script[..script.find(chunk).unwrap()]
             .rsplit(&format!("{nonce} "))
             .next()
@@ -102,6 +110,10 @@ fn answer(script: &str, answers: &Answers) -> String {
         ));
     }
     out
+}
+
+fn pending_query() -> FactQuery {
+    FactQuery::Content("/var/lib/vmbuild/pending-handlers".into())
 }
 
 fn ans(pairs: &[(FactQuery, &str, i32)]) -> Answers {
@@ -313,6 +325,49 @@ fn a_failure_stops_the_run_unless_keep_going() {
         },
     );
     assert_eq!(rep.resources[3].status, Status::Changed);
+}
+
+#[test]
+fn handlers_a_stopped_run_owed_are_run_by_the_next_one() {
+    // tree and jq change (notifying h), then six fails: h is recorded
+    let t = fake(before(), after(), vec![("pip install", "boom\n")]);
+    let (rep, _) = run(&t, &recipe(RECIPE), RunOptions::default());
+    assert_eq!(rep.handlers[0].status, Status::Skipped);
+    let cmds = t.commands.lock().unwrap().clone();
+    let record = cmds
+        .iter()
+        .find(|c| c.contains("vmbuild-pending"))
+        .expect("recorded");
+    assert!(
+        record.contains("/var/lib/vmbuild/pending-handlers"),
+        "{record}"
+    );
+    assert!(!cmds.iter().any(|c| c.contains("touch /tmp/h")));
+
+    // the next run finds nothing to change but runs h, then clears the list
+    let mut a = converged();
+    a.extend(ans(&[(pending_query(), &format!("b64|{}", b64("h\n")), 0)]));
+    let t = fake(a, vec![], vec![]);
+    let (rep, _) = run(&t, &recipe(RECIPE), RunOptions::default());
+    assert_eq!(rep.counts().ok, 4);
+    assert_eq!(rep.handlers.len(), 1);
+    assert_eq!(rep.handlers[0].status, Status::Changed);
+    assert!(
+        rep.handlers[0]
+            .reason
+            .contains("an earlier run that stopped")
+    );
+    let cmds = t.commands.lock().unwrap().clone();
+    assert!(cmds.iter().any(|c| c.contains("touch /tmp/h")), "{cmds:#?}");
+    assert!(
+        cmds.iter()
+            .any(|c| c.contains("rm -f -- /var/lib/vmbuild/pending-handlers"))
+    );
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
 }
 
 #[test]
