@@ -18,6 +18,8 @@ Examples:
   vmbuild -c                        halt and destroy the VM, remove work dirs
   vmbuild config init               write a commented vmbuild.toml
   vmbuild provision --host root@127.0.0.1:2222 --key id_ed25519 recipes/base.toml --check
+  vmbuild provision --host debian@203.0.113.7      the appliance recipes, on any Debian 12 machine
+  vmbuild hub set mem_limit 2G      change the running hub's settings
 
   vmbuild config show --provider qemu   print the effective configuration
   VMBUILD_VM__CPUS=4 vmbuild -p     override vm.cpus from the environment
@@ -115,6 +117,58 @@ pub enum Command {
     Provision(ProvisionArgs),
     /// Upload a qcow2 image to OpenStack Glance
     Upload(UploadArgs),
+    /// Show or change the running hub's settings (tljh-config on the VM)
+    Hub(HubArgs),
+}
+
+/// `vmbuild hub ...`
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  vmbuild hub show
+  vmbuild hub set mem_limit 2G
+  vmbuild hub set admin_users alice,bob
+  vmbuild hub set authenticator_settings.allowed_organizations '[\"my-org\"]'
+  vmbuild hub unset mem_limit
+  vmbuild hub --host debian@203.0.113.7 --key ~/.ssh/id_ed25519 show
+
+Keys: admin_users, authenticator, mem_limit, cpu_limit, idle_timeout_secs,
+start_timeout_secs, allow_all, default_url, authenticator_settings.<name>.
+Changes are validated on the VM, kept in /opt/tljh/config/local.json (they
+survive re-provisioning) and the hub restarts; user servers keep running.")]
+pub struct HubArgs {
+    /// What to do
+    #[command(subcommand)]
+    pub action: HubAction,
+    /// Another machine, as USER@ADDR[:PORT] [default: this project's Vagrant VM]
+    #[arg(long, value_name = "USER@ADDR[:PORT]")]
+    pub host: Option<String>,
+    /// Private key for --host
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// known_hosts file for --host [default: .vmbuild/known_hosts]
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+}
+
+/// `vmbuild hub` actions.
+#[derive(Debug, Clone, Subcommand)]
+pub enum HubAction {
+    /// Print the hub's settings (secrets masked)
+    Show,
+    /// Set KEY to VALUE, then restart the hub
+    Set {
+        /// Setting name
+        key: String,
+        /// New value (lists comma-separated; JSON for authenticator settings)
+        value: String,
+    },
+    /// Back to the provisioned value, then restart the hub
+    Unset {
+        /// Setting name
+        key: String,
+    },
+    /// Restart the hub with the current settings
+    Reload,
 }
 
 /// `vmbuild config ...`
@@ -147,8 +201,8 @@ pub struct ProvisionArgs {
     /// known_hosts file for this project [default: .vmbuild/known_hosts]
     #[arg(long, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
-    /// Recipe files
-    #[arg(required = true, value_name = "RECIPE")]
+    /// Recipe files [default: the project's recipes/*.toml, else the built-in appliance]
+    #[arg(value_name = "RECIPE")]
     pub recipes: Vec<PathBuf>,
     /// Report what would change; change nothing
     #[arg(long)]
@@ -235,6 +289,7 @@ fn dispatch(args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
         Some(Command::Config { action }) => crate::config::cli::run(action, args, ui),
         Some(Command::Provision(p)) => crate::recipe::cli::provision(p, args, ui),
         Some(Command::Upload(u)) => crate::cloud::cli::upload(u, args, ui),
+        Some(Command::Hub(h)) => crate::appliance::hub::run(h, args, ui),
         None => crate::pipeline::run(args, ui),
     }
 }

@@ -48,6 +48,9 @@ pub enum Error {
     /// A Vagrant call failed (carries Vagrant's own message).
     #[error(transparent)]
     Vagrant(#[from] crate::tool::vagrant::VagrantError),
+    /// Preparing the appliance recipes failed.
+    #[error(transparent)]
+    Appliance(#[from] crate::appliance::ApplianceError),
     /// A stage whose implementation has not landed yet.
     #[error("{stage}: not implemented yet (see issue {issue}); nothing was done")]
     NotLanded {
@@ -72,6 +75,7 @@ impl Error {
             Error::Cloud(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Cloud(e) if e.is_user_error() => ExitCode::Usage,
             Error::Recipe(e) if e.is_user_error() => ExitCode::Usage,
+            Error::Appliance(e) if e.is_user_error() => ExitCode::Usage,
             Error::Process(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Interrupted => ExitCode::Interrupted,
             Error::Vagrant(e) if e.is_interrupted() => ExitCode::Interrupted,

@@ -5,6 +5,7 @@
 //! remote command through [`remote`].
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod appliance;
 pub mod artifact;
 pub mod cli;
 pub mod cloud;

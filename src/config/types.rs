@@ -199,8 +199,14 @@ pub struct HubConfig {
     pub cpu_limit: f64,
     /// Cull idle servers after this many seconds (0 = off).
     pub idle_timeout_secs: u64,
-    /// Public domain name for HTTPS (Let's Encrypt), if any.
+    /// Public domain name for HTTPS (Let's Encrypt, unless `tls_cert` is given).
     pub domain: Option<String>,
+    /// PEM certificate (chain) file for HTTPS on :443, with `tls_key`.
+    pub tls_cert: Option<String>,
+    /// PEM private key file for `tls_cert`; secret, kept root-only on the VM.
+    pub tls_key: Option<String>,
+    /// Contact address for Let's Encrypt (with `domain` and no `tls_cert`).
+    pub letsencrypt_email: Option<String>,
 }
 
 /// Python packages for users.
@@ -211,6 +217,21 @@ pub struct PythonConfig {
     pub packages: Vec<String>,
     /// A requirements file to install as well.
     pub requirements_file: Option<String>,
+    /// More Python environments, each its own venv and kernel.
+    #[serde(default)]
+    pub environments: Vec<PythonEnvironment>,
+}
+
+/// A named Python environment: `/opt/tljh/envs/<name>`, shown as a kernel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PythonEnvironment {
+    /// Directory and kernel name (lower-case letters, digits, `-`, `_`).
+    pub name: String,
+    /// The kernel's name in JupyterLab (default `Python (<name>)`).
+    pub display_name: Option<String>,
+    /// Pinned pip requirements.
+    pub packages: Vec<String>,
 }
 
 /// R packages for users.

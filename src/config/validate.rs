@@ -197,6 +197,16 @@ fn hub(c: &mut Checks<'_>, cfg: &Config) {
         &MEM_LIMIT,
         "a size such as `512M` or `1G`",
     );
+    c.check(
+        "hub.tls_key",
+        h.tls_cert.is_some() == h.tls_key.is_some(),
+        || "expected `tls_cert` and `tls_key` together (or neither)".into(),
+    );
+    c.check(
+        "hub.letsencrypt_email",
+        h.letsencrypt_email.is_none() || (h.domain.is_some() && h.tls_cert.is_none()),
+        || "Let's Encrypt needs `hub.domain` and no `tls_cert`".into(),
+    );
     if let Some(d) = &h.domain {
         c.pattern(
             "hub.domain",
@@ -217,6 +227,21 @@ fn packages(c: &mut Checks<'_>, cfg: &Config) {
     );
     if let Some(f) = &cfg.python.requirements_file {
         c.non_empty("python.requirements_file", f);
+    }
+    let envs = &cfg.python.environments;
+    for (i, e) in envs.iter().enumerate() {
+        c.pattern(
+            "python.environments",
+            &e.name,
+            &UNIX_USER,
+            "environment names of lower-case letters, digits, `_` and `-`",
+        );
+        c.check(
+            "python.environments",
+            !envs[..i].iter().any(|o| o.name == e.name),
+            || format!("environment `{}` is defined twice", e.name),
+        );
+        c.each("python.environments", &e.packages, &PIP_REQUIREMENT, pip);
     }
     let r = &cfg.r;
     c.each(

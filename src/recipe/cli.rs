@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::RecipeError;
 use super::engine::{Engine, RunOptions};
-use super::load::{self, Recipe};
+use super::load::Recipe;
 use super::report::{Outcome, Report, Status, line};
 use crate::cli::{Args, ProvisionArgs};
 use crate::error::Error;
@@ -22,20 +22,26 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         .parse()
         .map_err(|e: crate::remote::ssh::TargetError| Error::Usage(format!("--host: {e}")))?;
     let config = crate::config::resolve(args)?;
-    if let Some(pw) = &config.hub.admin_password {
-        ui.add_secret(pw);
-    }
-    let base = serde_json::json!({ "config": config });
-    let recipe = load::load(&p.recipes, base, &p.vars)?;
-    for s in &recipe.secrets {
-        ui.add_secret(s);
-    }
+    let project_dir =
+        std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
+    let site = crate::appliance::vars::Site {
+        work_dir: project_dir.join(&config.build.work_dir),
+        project_dir: project_dir.clone(),
+        vagrant: false,
+    };
+    let loaded = crate::appliance::run::load_recipes(
+        &config,
+        &site,
+        &p.recipes,
+        crate::appliance::files::RecipeSet::Provision,
+        &p.vars,
+        ui,
+    )?;
+    let recipe = loaded.recipe;
     let keys = match &p.key {
         Some(k) => vec![k.clone()],
         None => default_keys(),
     };
-    let project_dir =
-        std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
     let mut cfg = SshConfig::new(&target, keys, &project_dir);
     if let Some(kh) = &p.known_hosts {
         cfg.known_hosts = kh.clone();
@@ -60,7 +66,9 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         t.disconnect().await;
         r
     })?;
-    finish(&report, p.report.as_deref(), ui)
+    let done = finish(&report, p.report.as_deref(), ui);
+    crate::appliance::run::announce_password(&config, &site, &report, ui);
+    done
 }
 
 /// Run `recipe` over `t`, printing as it goes (used by `provision` and `-u`).

@@ -3,6 +3,9 @@
 //! `vagrant provision`, no agent or interpreter left in the guest.
 use std::path::PathBuf;
 
+use crate::appliance::files::RecipeSet;
+use crate::appliance::run::load_recipes;
+use crate::appliance::vars::Site;
 use crate::context::Context;
 use crate::error::Error;
 use crate::recipe::RecipeError;
@@ -10,47 +13,6 @@ use crate::recipe::engine::RunOptions;
 use crate::remote::ssh::{SshConfig, SshTransport, Target};
 use crate::stage::StageError;
 use crate::tool::vagrant;
-
-/// The recipes `-u` applies: every `*.toml` directly in the project's
-/// `recipes/` directory, in name order (number them to order them).
-pub fn recipe_files(ctx: &Context) -> Result<Vec<PathBuf>, Error> {
-    let dir = ctx.project_dir.join("recipes");
-    let no_recipes = || {
-        Error::from(StageError::Precondition(format!(
-            "no recipes (`*.toml`) in `{}`: nothing to provision the VM with",
-            dir.display()
-        )))
-    };
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_recipes()),
-        Err(source) => {
-            return Err(StageError::Io {
-                what: "reading the recipes directory",
-                path: dir.display().to_string(),
-                source,
-            }
-            .into());
-        }
-    };
-    let mut files = Vec::new();
-    for e in rd {
-        let e = e.map_err(|source| StageError::Io {
-            what: "listing",
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "toml") && p.is_file() {
-            files.push(p);
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(no_recipes());
-    }
-    Ok(files)
-}
 
 /// The transport settings for the machine `ssh` describes. The VM's host
 /// keys are new whenever it is rebuilt, so they are trusted on first use and
@@ -70,17 +32,25 @@ pub fn transport_config(ssh: &vagrant::SshConfig, known_hosts: PathBuf) -> SshCo
     cfg
 }
 
-/// Run the recipes against the VM.
-pub fn run(ctx: &Context, ssh: &vagrant::SshConfig, known_hosts: PathBuf) -> Result<(), Error> {
-    let files = recipe_files(ctx)?;
-    if let Some(pw) = &ctx.config.hub.admin_password {
-        ctx.ui.add_secret(pw);
+/// Where the appliance recipes run from for this project.
+pub fn site(ctx: &Context) -> Site {
+    Site {
+        project_dir: ctx.project_dir.clone(),
+        work_dir: ctx.work_dir(),
+        vagrant: true,
     }
-    let base = serde_json::json!({ "config": ctx.config });
-    let recipe = crate::recipe::load::load(&files, base, &[])?;
-    for s in &recipe.secrets {
-        ctx.ui.add_secret(s);
-    }
+}
+
+/// Run the recipes of `set` against the VM.
+pub fn run(
+    ctx: &Context,
+    ssh: &vagrant::SshConfig,
+    known_hosts: PathBuf,
+    set: RecipeSet,
+) -> Result<(), Error> {
+    let site = site(ctx);
+    let loaded = load_recipes(&ctx.config, &site, &[], set, &[], &ctx.ui)?;
+    let recipe = loaded.recipe;
     let cfg = transport_config(ssh, known_hosts);
     let opts = RunOptions {
         sudo: ssh.user != "root",
@@ -99,6 +69,7 @@ pub fn run(ctx: &Context, ssh: &vagrant::SshConfig, known_hosts: PathBuf) -> Res
         t.disconnect().await;
         r
     })?;
+    crate::appliance::run::announce_password(&ctx.config, &site, &report, &ctx.ui);
     ctx.ui.step("Recap");
     for l in report.recap() {
         ctx.ui.info(&l);

@@ -72,7 +72,12 @@ fn up_and_provision(ctx: &Context, v: &Vagrant, provider: VagrantProvider) -> Re
     ctx.ui
         .info(&format!("VM is up; SSH endpoint {}", ssh.target()));
     let known_hosts = v.state_dir().join("vmbuild_known_hosts");
-    let result = super::provision::run(ctx, &ssh, known_hosts);
+    let result = super::provision::run(
+        ctx,
+        &ssh,
+        known_hosts,
+        crate::appliance::files::RecipeSet::Provision,
+    );
     // the engine finishes its current command on Ctrl-C; then we stop
     if crate::interrupt::requested() {
         return Err(Error::Interrupted);

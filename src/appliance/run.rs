@@ -1,0 +1,165 @@
+//! Loading the appliance for a run (recipes plus variables, secrets
+//! registered) and telling the user a newly set admin password, once.
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::files::{RecipeSet, recipe_files};
+use super::vars::{Prepared, Site, password_file, prepare};
+use crate::config::Config;
+use crate::error::Error;
+use crate::recipe::load::{Recipe, load};
+use crate::recipe::report::{Report, Status};
+use crate::ui::Ui;
+
+/// The resource that installs the admin password hashes (20-hub.toml).
+pub const ADMIN_PASSWORDS_LABEL: &str = "file[admin passwords]";
+
+/// Recipes ready to run and the variables they were built with.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The recipes.
+    pub recipe: Recipe,
+    /// The appliance variables.
+    pub prepared: Prepared,
+}
+
+/// Load `explicit` recipes, or the appliance's `set` when none are given,
+/// with `config.*` and `appliance.*` variables; every secret is registered
+/// with `ui` before anything is printed.
+pub fn load_recipes(
+    config: &Config,
+    site: &Site,
+    explicit: &[PathBuf],
+    set: RecipeSet,
+    overrides: &[String],
+    ui: &Ui,
+) -> Result<Loaded, Error> {
+    for s in crate::config::secrets::secret_values(config) {
+        ui.add_secret(&s);
+    }
+    let prepared = prepare(config, site)?;
+    for s in &prepared.secrets {
+        ui.add_secret(s);
+    }
+    let files = if explicit.is_empty() {
+        recipe_files(&site.project_dir, &site.work_dir, set)?
+    } else {
+        explicit.to_vec()
+    };
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "no recipes to apply (looked in `{}`)",
+            site.project_dir.join("recipes").display()
+        )));
+    }
+    let recipe = load(&files, prepared.vars.clone(), overrides)?;
+    for s in &recipe.secrets {
+        ui.add_secret(s);
+    }
+    Ok(Loaded { recipe, prepared })
+}
+
+/// After a run: if it just installed a password vmbuild generated, say it
+/// once. On a terminal it is printed (straight to the terminal, not through
+/// the log); otherwise only where it is kept, so it never lands in a log.
+pub fn announce_password(config: &Config, site: &Site, report: &Report, ui: &Ui) {
+    if config
+        .hub
+        .admin_password
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return;
+    }
+    let installed = report
+        .resources
+        .iter()
+        .any(|o| o.label == ADMIN_PASSWORDS_LABEL && o.status == Status::Changed);
+    if !installed || report.check_mode {
+        return;
+    }
+    let file = password_file(&site.work_dir);
+    let users = config.hub.admin_users.join(", ");
+    let stderr = std::io::stderr();
+    match std::fs::read_to_string(&file) {
+        Ok(pw) if stderr.is_terminal() => {
+            eprintln!(
+                "\nHub admin password for {users} (shown once; kept in {}, mode 0600):\n\n    {}\n",
+                file.display(),
+                pw.trim()
+            );
+        }
+        _ => ui.info(&format!(
+            "Hub admin password for {users} was generated; it is in {} (mode 0600)",
+            file.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(toml: &str, set: RecipeSet) -> Recipe {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("cert.pem"),
+            "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("key.pem"),
+            "-----BEGIN PRIVATE KEY-----\ny\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let config = crate::config::parse_str("t.toml".as_ref(), toml).expect("valid");
+        let site = Site {
+            project_dir: d.path().to_owned(),
+            work_dir: d.path().join(".vmbuild"),
+            vagrant: false,
+        };
+        let ui = Ui::new(crate::ui::Verbosity::Quiet, None).unwrap();
+        load_recipes(&config, &site, &[], set, &[], &ui)
+            .expect("built-in recipes load")
+            .recipe
+    }
+
+    fn labels(r: &Recipe) -> Vec<(String, bool)> {
+        r.entries
+            .iter()
+            .map(|e| (e.label(), e.skip.is_none()))
+            .collect()
+    }
+
+    #[test]
+    fn default_appliance_loads() {
+        let r = load_with("", RecipeSet::Provision);
+        let l = labels(&r);
+        assert!(l.contains(&("pip.packages[hub venv]".into(), true)));
+        assert!(l.contains(&("file[admin passwords]".into(), true)));
+        assert!(l.contains(&("apt.packages[R]".into(), true)));
+        assert!(l.contains(&("r.packages[R packages from CRAN]".into(), false)));
+        assert!(l.contains(&("mount[shared data over 9p]".into(), false)));
+    }
+
+    #[test]
+    fn options_expand_into_resources() {
+        let r = load_with(
+            "[hub]\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n\
+             [[python.environments]]\nname = \"ml\"\npackages = [\"scikit-learn==1.7.2\"]\n\
+             [shared_data]\nhost_dir = \"data\"\nkind = \"9p\"\n",
+            RecipeSet::Provision,
+        );
+        let l = labels(&r);
+        assert!(l.contains(&("pip.packages[environment ml]".into(), true)));
+        assert!(l.contains(&("file[kernel ml]".into(), true)));
+        assert!(l.contains(&("file[TLS key]".into(), true)));
+        assert!(l.contains(&("mount[shared data over 9p]".into(), true)));
+    }
+
+    #[test]
+    fn cleanup_loads() {
+        let r = load_with("", RecipeSet::Cleanup);
+        assert!(labels(&r).contains(&("command[SSH host keys]".into(), true)));
+    }
+}
