@@ -8,42 +8,16 @@
 //! (a host variant with Node and R preinstalled), and starting services in
 //! tests/e2e_appliance.rs (a booted VM: this host has no init system, so the
 //! test here asserts the honest failure instead).
+#[path = "support/provision_run.rs"]
+mod provision_run;
 #[path = "support/testhost.rs"]
 mod testhost;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use provision_run::{Run, provision_as};
 use testhost::{TestHost, e2e_enabled};
-
-struct Run {
-    code: i32,
-    stderr: String,
-    report: serde_json::Value,
-}
-
-impl Run {
-    fn count(&self, status: &str) -> usize {
-        let list = |k: &str| self.report[k].as_array().cloned().unwrap_or_default();
-        list("resources")
-            .into_iter()
-            .chain(list("handlers"))
-            .filter(|o| o["status"] == status)
-            .count()
-    }
-
-    fn outcome(&self, label: &str) -> serde_json::Value {
-        let all = self.report["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .chain(self.report["handlers"].as_array().unwrap());
-        all.clone()
-            .find(|o| o["label"] == label)
-            .cloned()
-            .unwrap_or_else(|| panic!("no outcome {label} in {:#}", self.report))
-    }
-}
 
 fn examples(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -53,36 +27,6 @@ fn examples(name: &str) -> PathBuf {
 
 fn provision(host: &TestHost, recipes: &[&Path], extra: &[&str]) -> Run {
     provision_as("root", host, recipes, extra)
-}
-
-fn provision_as(user: &str, host: &TestHost, recipes: &[&Path], extra: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
-        .arg("provision")
-        .arg("--host")
-        .arg(format!("{user}@{}:{}", host.addr, host.port))
-        .arg("--key")
-        .arg(&host.key_path)
-        .arg("--known-hosts")
-        .arg(dir.path().join("known_hosts"))
-        .arg("--report")
-        .arg(&report)
-        .args(extra)
-        .args(recipes)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or_else(|_| panic!("no report; stderr:\n{stderr}"));
-    eprintln!("{stderr}");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stderr,
-        report,
-    }
 }
 
 /// `--check` (reports changes, and `state` is the same afterwards), a first

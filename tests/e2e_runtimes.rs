@@ -6,45 +6,19 @@
 //! the system CA store, which holds the machine's bundle.
 //! CRAN, Bioconductor and GitHub are not reachable here: those sources are
 //! tested for a fast failure that names the package and the repository.
+#[path = "support/provision_run.rs"]
+mod provision_run;
 #[path = "support/testhost.rs"]
 mod testhost;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
+use provision_run::{Run, provision_as};
 use testhost::{TestHost, e2e_enabled};
 
 /// The rootfs variant these tests run on (part of its cache key).
 const RUNTIMES: &str = "nodejs npm r-base-core";
-
-struct Run {
-    code: i32,
-    stderr: String,
-    report: serde_json::Value,
-}
-
-impl Run {
-    fn count(&self, status: &str) -> usize {
-        self.report["resources"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|o| o["status"] == status)
-            .count()
-    }
-
-    fn outcome(&self, label: &str) -> serde_json::Value {
-        self.report["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["label"] == label)
-            .cloned()
-            .unwrap_or_else(|| panic!("no outcome {label} in {:#}", self.report))
-    }
-}
 
 fn recipe(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -61,38 +35,13 @@ fn start(name: &str) -> TestHost {
 
 fn provision(host: &TestHost, recipe: &Path, extra: &[&str]) -> Run {
     let t = Instant::now();
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
-        .arg("provision")
-        .arg("--host")
-        .arg(format!("root@{}:{}", host.addr, host.port))
-        .arg("--key")
-        .arg(&host.key_path)
-        .arg("--known-hosts")
-        .arg(dir.path().join("known_hosts"))
-        .arg("--report")
-        .arg(&report)
-        .args(extra)
-        .arg(recipe)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or_else(|_| panic!("no report; stderr:\n{stderr}"));
-    eprintln!("{stderr}");
+    let run = provision_as("root", host, &[recipe], extra);
     eprintln!(
         "[timing] provision {} {extra:?}: {:.1?}",
         recipe.file_name().unwrap().to_string_lossy(),
         t.elapsed()
     );
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stderr,
-        report,
-    }
+    run
 }
 
 /// `--check` reports changes and leaves `state` as it was, the first run

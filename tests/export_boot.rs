@@ -8,8 +8,9 @@
 #[path = "export_support.rs"]
 mod support;
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+#[path = "support/vm.rs"]
+mod vm;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -63,15 +64,6 @@ fn debian_disk() -> Option<PathBuf> {
     newest(v)
 }
 
-fn banner(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-    text.starts_with("SSH-2.0-").then_some(text)
-}
-
 #[test]
 fn exported_qcow2_boots_to_ssh() {
     if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
@@ -113,11 +105,7 @@ fn exported_qcow2_boots_to_ssh() {
     };
     let arts = export_disk(&r, &ui, &req).unwrap();
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = vm::free_port();
     let console = dir.path().join("console.log");
     let qemu = Qemu(
         Command::new("qemu-system-x86_64")
@@ -152,7 +140,7 @@ fn exported_qcow2_boots_to_ssh() {
     let deadline = Instant::now() + Duration::from_secs(360);
     let mut got = None;
     while Instant::now() < deadline && got.is_none() {
-        got = banner(port);
+        got = vm::banner(port);
         if got.is_none() {
             std::thread::sleep(Duration::from_secs(3));
         }
