@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Checks a vmbuild appliance's hub from outside, as a user's browser would.
+
+usage: hub_check.py BASE_URL ADMIN PASSWORD SHARED_FILE EXPECTED_TEXT
+
+Through nginx at BASE_URL: the login page; a wrong password is refused; the
+admin logs in with the form (and its _xsrf token); an API token is made;
+the admin's server is started and awaited; python3 runs `print(1+1)` and
+ir runs `1+1` over the kernel websocket; SHARED_FILE (relative to the
+user's home) is read through the Jupyter contents API. Prints
+`CHECK name: detail` lines and `MEASURED` timings; exits non-zero on the
+first failure. Needs `requests` and `websocket-client`.
+"""
+import json
+import re
+import sys
+import time
+import uuid
+
+import requests
+import websocket
+
+BASE, ADMIN, PASSWORD, SHARED, EXPECTED = sys.argv[1:6]
+T0 = time.time()
+
+
+def check(name, ok, detail=""):
+    print(f"CHECK {name}: {'ok' if ok else 'FAILED'} {detail}".rstrip(), flush=True)
+    if not ok:
+        sys.exit(1)
+
+
+def xsrf_of(session, text):
+    m = re.search(r'name="_xsrf"\s+value="([^"]+)"', text)
+    return m.group(1) if m else session.cookies.get("_xsrf")
+
+
+def login(password):
+    s = requests.Session()
+    r = s.get(BASE + "/hub/login", timeout=60)
+    return s, r, s.post(
+        BASE + "/hub/login?next=",
+        data={"username": ADMIN, "password": password, "_xsrf": xsrf_of(s, r.text)},
+        allow_redirects=False,
+        timeout=120,
+    )
+
+
+s, page, _ = login(PASSWORD + "-wrong")
+check("login page", page.status_code == 200 and "password" in page.text.lower(), f"HTTP {page.status_code}")
+_, _, bad = login(PASSWORD + "-wrong")
+check("wrong password refused", bad.status_code != 302, f"HTTP {bad.status_code}")
+s, _, r = login(PASSWORD)
+check("admin login", r.status_code == 302, f"HTTP {r.status_code} -> {r.headers.get('Location')}")
+xs = s.cookies.get("_xsrf") or ""
+r = s.post(
+    BASE + f"/hub/api/users/{ADMIN}/tokens",
+    headers={"X-XSRFToken": xs, "Referer": BASE + "/hub/token"},
+    json={"note": "vmbuild e2e", "expires_in": 3600},
+    timeout=60,
+)
+check("API token", r.status_code in (200, 201), f"HTTP {r.status_code}")
+H = {"Authorization": "token " + r.json()["token"]}
+
+user = requests.get(BASE + f"/hub/api/users/{ADMIN}", headers=H, timeout=60).json()
+check("admin is admin", user.get("admin") is True)
+t = time.time()
+if not user.get("servers", {}).get("", {}).get("ready"):
+    r = requests.post(BASE + f"/hub/api/users/{ADMIN}/server", headers=H, timeout=120)
+    check("spawn requested", r.status_code in (201, 202), f"HTTP {r.status_code} {r.text[:300]}")
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        srv = requests.get(BASE + f"/hub/api/users/{ADMIN}", headers=H, timeout=60).json().get("servers", {}).get("", {})
+        if srv.get("ready"):
+            break
+        if not srv:
+            check("spawn", False, "the server went away (see the hub's journal)")
+        time.sleep(2)
+    else:
+        check("spawn", False, "not ready after 600 s")
+print(f"MEASURED server start: {time.time() - t:.0f} s", flush=True)
+check("server ready", True)
+
+api = BASE + f"/user/{ADMIN}/api"
+specs = requests.get(api + "/kernelspecs", headers=H, timeout=60).json()["kernelspecs"]
+check("kernels", {"python3", "ir"} <= set(specs), f"{sorted(specs)}")
+
+
+def execute(kernel, code):
+    t = time.time()
+    r = requests.post(api + "/kernels", headers=H, json={"name": kernel}, timeout=120)
+    check(f"{kernel} kernel started", r.status_code == 201, f"HTTP {r.status_code}")
+    kid = r.json()["id"]
+    ws = websocket.create_connection(
+        BASE.replace("http", "ws", 1) + f"/user/{ADMIN}/api/kernels/{kid}/channels",
+        header=["Authorization: " + H["Authorization"]],
+        timeout=300,
+    )
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "username": ADMIN, "session": uuid.uuid4().hex,
+                   "msg_type": "execute_request", "version": "5.3", "date": ""},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": code, "silent": False, "store_history": False,
+                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+    }))
+    out = []
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        m = json.loads(ws.recv())
+        if m.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind, c = m["msg_type"], m["content"]
+        if kind == "stream":
+            out.append(c["text"])
+        elif kind in ("execute_result", "display_data"):
+            out.append(c["data"].get("text/plain", ""))
+        elif kind == "error":
+            out.append("ERROR " + c.get("ename", "") + ": " + c.get("evalue", ""))
+        elif kind == "status" and c["execution_state"] == "idle":
+            break
+    ws.close()
+    requests.delete(api + f"/kernels/{kid}", headers=H, timeout=60)
+    print(f"MEASURED {kernel} kernel start + execute: {time.time() - t:.0f} s", flush=True)
+    return "".join(out).strip()
+
+
+res = execute("python3", "print(1+1)")
+check("python3 print(1+1)", res == "2", repr(res))
+res = execute("ir", "1+1")
+check("ir 1+1", res == "[1] 2", repr(res))
+r = requests.get(api + "/contents/" + SHARED, headers=H, params={"content": "1"}, timeout=60)
+got = r.json().get("content", "") if r.status_code == 200 else r.text[:300]
+check("shared data readable from the server", r.status_code == 200 and EXPECTED in got, f"HTTP {r.status_code} {got!r}")
+print(f"MEASURED hub checks total: {time.time() - T0:.0f} s", flush=True)
