@@ -156,8 +156,12 @@ for key, value in S.get("authenticator_settings", {}).items():
     setattr(getattr(c, AUTHENTICATORS[kind].rsplit(".", 1)[1]), key, value)
 
 c.Authenticator.admin_users = set(S.get("admin_users", []))
-# JupyterHub >= 5 admits nobody but admins without this.
-c.Authenticator.allow_all = bool(S.get("allow_all", True))
+# JupyterHub >= 5 admits nobody but admins unless told whom to admit. With a
+# password form that is everyone who has an account here (first use, native
+# sign-up approval, the LDAP directory); with OAuth it would be everyone on
+# GitHub or Google, so there it stays off: give allowed_users or
+# allowed_organizations (etc.) in authenticator_settings.
+c.Authenticator.allow_all = bool(S.get("allow_all", kind in FORM_LOGIN))
 
 # --- Networking: CHP on 127.0.0.1:8000 (its own unit), nginx in front ------
 c.JupyterHub.bind_url = "http://127.0.0.1:8000"
