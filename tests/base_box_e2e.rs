@@ -10,14 +10,16 @@
 //!
 //! The base disk and .deb cache live under /var/cache/vmbuild-test/base-box
 //! (keyed by content), so later CI runs skip debootstrap.
+#[path = "support/base_box.rs"]
+mod base_box;
+#[path = "support/vm.rs"]
+mod vm;
+
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-const CACHE: &str = "/var/cache/vmbuild-test/base-box";
 
 /// Vagrant's well-known insecure private key (public: it ships with Vagrant).
 const VAGRANT_INSECURE_KEY: &str = "-----BEGIN RSA PRIVATE KEY-----
@@ -49,20 +51,6 @@ NE5OgEXk2wVfZczCZpigBKbKZHNYcelXtTt/nP3rsCuGcM4h53s=
 -----END RSA PRIVATE KEY-----
 ";
 
-const CONFIG: &str = r#"name = "e2e-base"
-provider = "libvirt"
-
-[vm]
-cpus = 2
-memory_mb = 1024
-disk_gb = 4
-accelerator = "auto"
-
-[base]
-builder = "debootstrap"
-extra_packages = []
-"#;
-
 fn gated() -> bool {
     if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
         eprintln!(
@@ -89,34 +77,16 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Holds an exclusive lock so two runs of this test never share the cache.
-struct Lock(#[allow(dead_code)] std::fs::File);
-
-fn lock() -> Lock {
-    std::fs::create_dir_all(CACHE).unwrap();
-    let f = std::fs::File::create(Path::new(CACHE).join(".lock")).unwrap();
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on an open file descriptor we own.
-    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
-    Lock(f)
-}
-
 fn project() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("vmbuild-e2e-box-")
         .tempdir()
         .unwrap();
-    std::fs::write(dir.path().join("vmbuild.toml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("vmbuild.toml"), base_box::BOX_CONFIG).unwrap();
     std::fs::create_dir_all(dir.path().join("builds")).unwrap();
     std::fs::write(dir.path().join("builds/README.md"), "# builds\n").unwrap();
     // share the content-keyed base-disk and .deb caches between runs
-    let work = dir.path().join(".vmbuild");
-    std::fs::create_dir_all(&work).unwrap();
-    for sub in ["base", "cache"] {
-        let target = Path::new(CACHE).join(sub);
-        std::fs::create_dir_all(&target).unwrap();
-        std::os::unix::fs::symlink(&target, work.join(sub)).unwrap();
-    }
+    base_box::share_caches(dir.path());
     dir
 }
 
@@ -253,14 +223,6 @@ fn check_box(dir: &Path) -> PathBuf {
     box_path
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn boot_and_log_in(box_path: &Path, scratch: &Path) {
     let ok = Command::new("tar")
         .arg("-xzf")
@@ -275,39 +237,17 @@ fn boot_and_log_in(box_path: &Path, scratch: &Path) {
     std::fs::write(&key, VAGRANT_INSECURE_KEY).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let port = free_port();
+    let port = vm::free_port();
     let serial = scratch.join("serial.log");
-    let _qemu = KillOnDrop(
-        Command::new("qemu-system-x86_64")
-            .args([
-                "-accel",
-                "tcg",
-                "-m",
-                "1024",
-                "-smp",
-                "2",
-                "-snapshot",
-                "-display",
-                "none",
-                "-nodefaults",
-            ])
-            .arg("-drive")
-            .arg(format!(
-                "file={},if=virtio,format=qcow2",
-                scratch.join("box.img").display()
-            ))
-            .args([
-                "-netdev",
-                &format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"),
-                "-device",
-                "virtio-net,netdev=n0",
-            ])
-            .arg("-serial")
-            .arg(format!("file:{}", serial.display()))
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _qemu = vm::Vm::boot(&vm::VmSpec {
+        disk: &scratch.join("box.img"),
+        memory_mb: 1024,
+        cpus: 2,
+        forwards: vec![(port, 22)],
+        share: None,
+        serial: serial.clone(),
+        snapshot: true,
+    });
     let deadline = Instant::now() + Duration::from_secs(600);
     let remote = "sudo -n true && echo SUDO-OK; systemctl is-system-running --wait || true; cat /etc/ssh/ssh_host_ed25519_key.pub";
     loop {
@@ -364,7 +304,7 @@ fn base_box_builds_caches_survives_ctrl_c_and_boots() {
     if !gated() {
         return;
     }
-    let _lock = lock();
+    let _lock = base_box::lock_cache();
     let proj = project();
     let dir = proj.path();
 

@@ -16,6 +16,8 @@
 //! 6. a second provisioning run reports 0 changed.
 //!
 //! Timings are printed as MEASURED lines.
+#[path = "support/base_box.rs"]
+mod base_box;
 #[path = "support/vm.rs"]
 mod vm;
 
@@ -23,23 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BASE_CACHE: &str = "/var/cache/vmbuild-test/base-box";
 const ROOT: &str = "/var/cache/vmbuild-test/appliance";
-
-/// Same base-disk inputs as the other suites (their cache hits), 4 GiB.
-const BOX_CONFIG: &str = r#"name = "e2e-base"
-provider = "libvirt"
-
-[vm]
-cpus = 2
-memory_mb = 1024
-disk_gb = 4
-accelerator = "auto"
-
-[base]
-builder = "debootstrap"
-extra_packages = []
-"#;
 
 fn gated() -> bool {
     if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
@@ -54,16 +40,8 @@ fn gated() -> bool {
 fn box_project() -> PathBuf {
     let dir = Path::new(ROOT).join("box-project");
     std::fs::create_dir_all(dir.join("builds")).unwrap();
-    std::fs::write(dir.join("vmbuild.toml"), BOX_CONFIG).unwrap();
-    let work = dir.join(".vmbuild");
-    std::fs::create_dir_all(&work).unwrap();
-    for sub in ["base", "cache"] {
-        let target = Path::new(BASE_CACHE).join(sub);
-        std::fs::create_dir_all(&target).unwrap();
-        if !work.join(sub).exists() {
-            std::os::unix::fs::symlink(&target, work.join(sub)).unwrap();
-        }
-    }
+    std::fs::write(dir.join("vmbuild.toml"), base_box::BOX_CONFIG).unwrap();
+    base_box::share_caches(&dir);
     dir
 }
 
@@ -84,25 +62,9 @@ fn vmbuild(dir: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// Exclusive lock on `path` while the value lives.
-struct Lock(#[allow(dead_code)] std::fs::File);
-
-fn lock(path: &Path) -> Lock {
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .unwrap();
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on an open descriptor we own.
-    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
-    Lock(f)
-}
-
 fn base_box() -> PathBuf {
     let dir = box_project();
-    let _l = lock(&Path::new(BASE_CACHE).join(".lock"));
+    let _l = base_box::lock_cache();
     let t = Instant::now();
     let out = vmbuild(&dir, &["-p"]);
     assert_eq!(out.status.code(), Some(0), "vmbuild -p failed");
@@ -204,7 +166,7 @@ fn appliance_provisions_serves_the_hub_and_converges() {
         return;
     }
     std::fs::create_dir_all(ROOT).unwrap();
-    let _l = lock(&Path::new(ROOT).join(".lock"));
+    let _l = base_box::lock(&Path::new(ROOT).join(".lock"));
     let box_file = base_box();
     let scratch = tempfile::tempdir_in("/var/tmp").unwrap();
     let s = scratch.path();
@@ -229,6 +191,7 @@ fn appliance_provisions_serves_the_hub_and_converges() {
         forwards: vec![(ssh_port, 22), (http_port, 80)],
         share: Some((data.clone(), "vmbuild_data".into(), true)),
         serial: s.join("serial.log"),
+        snapshot: false,
     });
     let booted = guest.wait_for_ssh(ssh_port, Duration::from_secs(600));
     eprintln!("MEASURED boot to SSH: {:.0} s", booted.as_secs_f64());

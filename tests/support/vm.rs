@@ -32,6 +32,8 @@ pub struct VmSpec<'a> {
     pub share: Option<(PathBuf, String, bool)>,
     /// Serial console log.
     pub serial: PathBuf,
+    /// Throw writes away (qemu `-snapshot`) instead of writing to `disk`.
+    pub snapshot: bool,
 }
 
 /// A running guest; killed when dropped.
@@ -78,6 +80,9 @@ impl Vm {
             .arg("-serial")
             .arg(format!("file:{}", spec.serial.display()))
             .stdin(Stdio::null());
+        if spec.snapshot {
+            c.arg("-snapshot");
+        }
         if let Some((dir, tag, ro)) = &spec.share {
             c.arg("-virtfs").arg(format!(
                 "local,path={},mount_tag={tag},security_model=none{}",

@@ -1,0 +1,62 @@
+//! The lean base box the VM suites share: its config (same base-disk inputs
+//! everywhere, so the content-keyed debootstrap cache hits), the cache dirs
+//! and the lock that serialises builds into them.
+#![allow(dead_code)]
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+/// debootstrap base disks and .deb cache shared by every suite.
+pub const BASE_CACHE: &str = "/var/cache/vmbuild-test/base-box";
+
+/// A 4 GiB libvirt box with nothing extra: quick to build, boot and copy.
+pub const BOX_CONFIG: &str = r#"name = "e2e-base"
+provider = "libvirt"
+
+[vm]
+cpus = 2
+memory_mb = 1024
+disk_gb = 4
+accelerator = "auto"
+
+[base]
+builder = "debootstrap"
+extra_packages = []
+"#;
+
+/// An exclusive flock held while the value lives.
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+/// Lock `path` (created if missing), waiting for other holders.
+pub fn lock(path: &Path) -> Lock {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap();
+    // SAFETY: flock on an open file descriptor we own.
+    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+    Lock(f)
+}
+
+/// The lock on [`BASE_CACHE`].
+pub fn lock_cache() -> Lock {
+    lock(&Path::new(BASE_CACHE).join(".lock"))
+}
+
+/// Make `project`'s work dir use the shared base-disk and .deb caches.
+pub fn share_caches(project: &Path) {
+    let work = project.join(".vmbuild");
+    std::fs::create_dir_all(&work).unwrap();
+    for sub in ["base", "cache"] {
+        let target = Path::new(BASE_CACHE).join(sub);
+        std::fs::create_dir_all(&target).unwrap();
+        if !work.join(sub).exists() {
+            std::os::unix::fs::symlink(&target, work.join(sub)).unwrap();
+        }
+    }
+}
