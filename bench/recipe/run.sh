@@ -5,7 +5,7 @@
 # first converge, then a no-op re-run; medians of RUNS (default 5) runs,
 # printed as ratios to vmbuild. Needs root (test hosts) and PyPI access.
 #
-#   bench/recipe/run.sh            RUNS=3 bench/recipe/run.sh
+#   bench/recipe/run.sh            RUNS=3 bench/recipe/run.sh      TOOLS=vmbuild bench/recipe/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -46,8 +46,10 @@ run() {
 }
 
 now() { date +%s.%N; }
+# TOOLS=vmbuild for a quick look at vmbuild alone (ratios need the peers)
+TOOLS=${TOOLS:-vmbuild ansible pyinfra}
 declare -A FIRST NOOP
-for tool in vmbuild ansible pyinfra; do
+for tool in $TOOLS; do
     for i in $(seq 1 "$RUNS"); do
         name=bench-$tool-$$-$i
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -66,7 +68,7 @@ done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 printf '\n%-8s %14s %14s %16s %16s\n' tool "converge (s)" "no-op (s)" "converge ratio" "no-op ratio"
 vf=$(echo "${FIRST[vmbuild]}" | median); vn=$(echo "${NOOP[vmbuild]}" | median)
-for tool in vmbuild ansible pyinfra; do
+for tool in $TOOLS; do
     f=$(echo "${FIRST[$tool]}" | median); n=$(echo "${NOOP[$tool]}" | median)
     printf '%-8s %14.2f %14.2f %15.1fx %15.1fx\n' "$tool" "$f" "$n" "$(echo "$f / $vf" | bc -l)" "$(echo "$n / $vn" | bc -l)"
 done

@@ -77,6 +77,28 @@ pub fn hash(password: &str, salt_hex: &str) -> String {
     format!("pbkdf2_sha256${ROUNDS}${salt_hex}${}", hex::encode(out))
 }
 
+/// [`hash`], remembered in `cache` beside the salt: PBKDF2 is slow on
+/// purpose (~0.5 s in a debug build), and every run would pay it. The cache
+/// holds an HMAC of the password keyed by the salt next to the hash; the work
+/// dir already holds the salt and, when vmbuild made it, the password.
+pub fn hash_cached(password: &str, salt_hex: &str, cache: &Path) -> Result<String, ApplianceError> {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(salt_hex.as_bytes())
+        .expect("HMAC takes any key length");
+    mac.update(password.as_bytes());
+    let check = hex::encode(mac.finalize().into_bytes());
+    if let Some(line) = read_state(cache)? {
+        if let Some((c, h)) = line.split_once(' ') {
+            if c == check && h.contains(&format!("${salt_hex}$")) {
+                return Ok(h.to_owned());
+            }
+        }
+    }
+    let h = hash(password, salt_hex);
+    write_state(cache, &format!("{check} {h}"))?;
+    Ok(h)
+}
+
 fn read_state(path: &Path) -> Result<Option<String>, ApplianceError> {
     match std::fs::read_to_string(path) {
         Ok(s) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
@@ -137,6 +159,11 @@ mod tests {
         let c = admin_password(Some("from the config"), &f).unwrap();
         assert_eq!(c.password, "from the config");
         let s = salt(&d.path().join("salt")).unwrap();
+        let cache = d.path().join("hash");
+        let h = hash_cached("pw", &s, &cache).unwrap();
+        assert_eq!(h, hash("pw", &s));
+        assert_eq!(hash_cached("pw", &s, &cache).unwrap(), h);
+        assert_eq!(hash_cached("other", &s, &cache).unwrap(), hash("other", &s));
         assert_eq!(s, salt(&d.path().join("salt")).unwrap());
         assert_eq!(s.len(), 32);
     }

@@ -45,7 +45,7 @@ pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError>
     )?;
     secrets.push(pw.password.clone());
     let salt = password::salt(&site.work_dir.join("admin-salt"))?;
-    let hashed = password::hash(&pw.password, &salt);
+    let hashed = password::hash_cached(&pw.password, &salt, &site.work_dir.join("admin-hash"))?;
     let admin_passwords: serde_json::Map<String, Value> = config
         .hub
         .admin_users
