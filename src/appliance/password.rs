@@ -87,12 +87,12 @@ pub fn hash_cached(password: &str, salt_hex: &str, cache: &Path) -> Result<Strin
         .expect("HMAC takes any key length");
     mac.update(password.as_bytes());
     let check = hex::encode(mac.finalize().into_bytes());
-    if let Some(line) = read_state(cache)? {
-        if let Some((c, h)) = line.split_once(' ') {
-            if c == check && h.contains(&format!("${salt_hex}$")) {
-                return Ok(h.to_owned());
-            }
-        }
+    if let Some(line) = read_state(cache)?
+        && let Some((c, h)) = line.split_once(' ')
+        && c == check
+        && h.contains(&format!("${salt_hex}$"))
+    {
+        return Ok(h.to_owned());
     }
     let h = hash(password, salt_hex);
     write_state(cache, &format!("{check} {h}"))?;
