@@ -355,7 +355,7 @@ fn handlers_a_stopped_run_owed_are_run_by_the_next_one() {
     assert!(
         rep.handlers[0]
             .reason
-            .contains("an earlier run that stopped")
+            .contains("an earlier run that could not run it")
     );
     let cmds = t.commands.lock().unwrap().clone();
     assert!(cmds.iter().any(|c| c.contains("touch /tmp/h")), "{cmds:#?}");

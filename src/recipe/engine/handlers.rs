@@ -64,7 +64,7 @@ impl<T: Transport> Engine<'_, T> {
                 .map(|(e, _)| e.label())
                 .collect();
             if pending.contains(&h.name) {
-                by.push("an earlier run that stopped before its handlers".into());
+                by.push("an earlier run that could not run it".into());
             }
             if !by.is_empty() {
                 notified.push((h, by));
