@@ -13,6 +13,8 @@
 //!
 //! libvirtd is machine-wide, so runs serialise on /tmp/vmbuild-libvirt.lock.
 //! The base disk cache is shared with base_box_e2e.rs (and its lock).
+#[path = "support/base_box.rs"]
+mod base_box;
 #[path = "support/libvirt.rs"]
 mod support_libvirt;
 
@@ -22,27 +24,15 @@ use std::time::Instant;
 
 use support_libvirt::{LibvirtNetns, domains, lock, run_logged, spawn_and_interrupt};
 
-const BASE_CACHE: &str = "/var/cache/vmbuild-test/base-box";
 const ROOT: &str = "/var/cache/vmbuild-test/vagrant-libvirt";
 
-/// The base-box test's lean config (same base-disk inputs: its cache hits),
-/// plus what `-u` needs.
-const CONFIG: &str = r#"name = "e2e-base"
-provider = "libvirt"
-
-[vm]
-cpus = 2
-memory_mb = 1024
-disk_gb = 4
-accelerator = "auto"
-
-[base]
-builder = "debootstrap"
-extra_packages = []
-
-[network]
-forward_http_port = 0
-"#;
+/// The shared lean box config plus what `-u` needs.
+fn config() -> String {
+    format!(
+        "{}\n[network]\nforward_http_port = 0\n",
+        base_box::BOX_CONFIG
+    )
+}
 
 const RECIPE: &str = r#"[[resource]]
 name = "e2e marker"
@@ -74,18 +64,10 @@ fn project() -> PathBuf {
     std::fs::create_dir_all(dir.join("builds")).unwrap();
     std::fs::create_dir_all(dir.join("recipes")).unwrap();
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("vmbuild.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("vmbuild.toml"), config()).unwrap();
     std::fs::write(dir.join("recipes/10-e2e.toml"), RECIPE).unwrap();
     std::fs::write(dir.join("data/hello.txt"), "hello from the host\n").unwrap();
-    let work = dir.join(".vmbuild");
-    std::fs::create_dir_all(&work).unwrap();
-    for sub in ["base", "cache"] {
-        let target = Path::new(BASE_CACHE).join(sub);
-        std::fs::create_dir_all(&target).unwrap();
-        if !work.join(sub).exists() {
-            std::os::unix::fs::symlink(&target, work.join(sub)).unwrap();
-        }
-    }
+    base_box::share_caches(&dir);
     dir
 }
 
@@ -107,7 +89,7 @@ fn vmbuild(dir: &Path, ns: Option<&str>, args: &[&str]) -> Command {
 }
 
 fn build_box(dir: &Path) {
-    let _base_lock = lock(&Path::new(BASE_CACHE).join(".lock"));
+    let _base_lock = base_box::lock_cache();
     let t = Instant::now();
     let (code, err) = run_logged(vmbuild(dir, None, &["-p"]), "vmbuild -p");
     assert_eq!(code, 0, "vmbuild -p failed:\n{err}");
