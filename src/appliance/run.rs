@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::files::{RecipeSet, recipe_files};
-use super::vars::{Prepared, Site, password_file, prepare};
+use super::vars::{Site, password_file, prepare};
 use crate::config::Config;
 use crate::error::Error;
 use crate::recipe::load::{Recipe, load};
@@ -13,15 +13,6 @@ use crate::ui::Ui;
 
 /// The resource that installs the admin password hashes (20-hub.toml).
 pub const ADMIN_PASSWORDS_LABEL: &str = "file[admin passwords]";
-
-/// Recipes ready to run and the variables they were built with.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The recipes.
-    pub recipe: Recipe,
-    /// The appliance variables.
-    pub prepared: Prepared,
-}
 
 /// Load `explicit` recipes, or the appliance's `set` when none are given,
 /// with `config.*` and `appliance.*` variables; every secret is registered
@@ -33,7 +24,7 @@ pub fn load_recipes(
     set: RecipeSet,
     overrides: &[String],
     ui: &Ui,
-) -> Result<Loaded, Error> {
+) -> Result<Recipe, Error> {
     for s in crate::config::secrets::secret_values(config) {
         ui.add_secret(&s);
     }
@@ -52,11 +43,11 @@ pub fn load_recipes(
             site.project_dir.join("recipes").display()
         )));
     }
-    let recipe = load(&files, prepared.vars.clone(), overrides)?;
+    let recipe = load(&files, prepared.vars, overrides)?;
     for s in &recipe.secrets {
         ui.add_secret(s);
     }
-    Ok(Loaded { recipe, prepared })
+    Ok(recipe)
 }
 
 /// After a run: if it just installed a password vmbuild generated, say it
@@ -119,9 +110,7 @@ mod tests {
             vagrant: false,
         };
         let ui = Ui::new(crate::ui::Verbosity::Quiet, None).unwrap();
-        load_recipes(&config, &site, &[], set, &[], &ui)
-            .expect("built-in recipes load")
-            .recipe
+        load_recipes(&config, &site, &[], set, &[], &ui).expect("built-in recipes load")
     }
 
     fn labels(r: &Recipe) -> Vec<(String, bool)> {

@@ -29,7 +29,7 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         project_dir: project_dir.clone(),
         vagrant: false,
     };
-    let loaded = crate::appliance::run::load_recipes(
+    let recipe = crate::appliance::run::load_recipes(
         &config,
         &site,
         &p.recipes,
@@ -37,7 +37,6 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         &p.vars,
         ui,
     )?;
-    let recipe = loaded.recipe;
     let keys = match &p.key {
         Some(k) => vec![k.clone()],
         None => default_keys(),

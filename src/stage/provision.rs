@@ -49,8 +49,7 @@ pub fn run(
     set: RecipeSet,
 ) -> Result<(), Error> {
     let site = site(ctx);
-    let loaded = load_recipes(&ctx.config, &site, &[], set, &[], &ctx.ui)?;
-    let recipe = loaded.recipe;
+    let recipe = load_recipes(&ctx.config, &site, &[], set, &[], &ctx.ui)?;
     let cfg = transport_config(ssh, known_hosts);
     let opts = RunOptions {
         sudo: ssh.user != "root",
