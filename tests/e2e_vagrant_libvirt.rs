@@ -9,7 +9,12 @@
 //!    and provisions it with a tiny recipe over SSH; a second run converges
 //!    with zero changes; the rendered Vagrantfile passes a full
 //!    `vagrant validate` (vagrant-libvirt cannot check 9p with `-p`);
-//! 5. `vmbuild -c` destroys the VM and removes the work files, keeping caches.
+//! 5. `vmbuild -e` runs the cleanup recipes in the VM, halts it and packs its
+//!    disk as `builds/e2e-base.box` and `.qcow2` (checksums verified); a
+//!    second `-e` does not boot the halted, untouched VM again and writes the
+//!    same bytes; `-u` then boots it (new host keys, trusted afresh) and
+//!    provisioning converges with zero changes;
+//! 6. `vmbuild -c` destroys the VM and removes the work files, keeping caches.
 //!
 //! libvirtd is machine-wide, so runs serialise on /tmp/vmbuild-libvirt.lock.
 //! The base disk cache is shared with base_box_e2e.rs (and its lock).
@@ -29,7 +34,7 @@ const ROOT: &str = "/var/cache/vmbuild-test/vagrant-libvirt";
 /// The shared lean box config plus what `-u` needs.
 fn config() -> String {
     format!(
-        "{}\n[network]\nforward_http_port = 0\n",
+        "{}\n[network]\nforward_http_port = 0\n\n[export]\nformats = [\"box\", \"qcow2\"]\n",
         base_box::BOX_CONFIG
     )
 }
@@ -98,6 +103,108 @@ fn build_box(dir: &Path) {
         t.elapsed().as_secs_f64()
     );
     assert!(dir.join("builds/e2e-base-libvirt.box").is_file());
+}
+
+fn domain_state() -> String {
+    let d = our_domains();
+    assert_eq!(d.len(), 1, "{d:?}");
+    let out = Command::new("virsh")
+        .args(["-c", "qemu:///system", "domstate", &d[0]])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn sha256_of(dir: &Path, artifact: &str) -> String {
+    let out = Command::new("sha256sum")
+        .arg("-c")
+        .arg(format!("{artifact}.sha256"))
+        .current_dir(dir.join("builds"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{artifact}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::read_to_string(dir.join("builds").join(format!("{artifact}.sha256")))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn export_then_up_again(dir: &Path, ns: &str, up_args: &[&str]) {
+    for f in ["e2e-base.box", "e2e-base.qcow2"] {
+        let _ = std::fs::remove_file(dir.join("builds").join(f));
+    }
+    let t = Instant::now();
+    let (code, err) = run_logged(vmbuild(dir, Some(ns), &["-e"]), "vmbuild -e");
+    assert_eq!(code, 0, "vmbuild -e failed:\n{err}");
+    eprintln!(
+        "MEASURED vmbuild -e from the running VM (cleanup, halt, box + qcow2): {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(err.contains("cleaning the VM up for export"), "{err}");
+    assert!(err.contains("failed=0"), "cleanup recipes:\n{err}");
+    assert!(err.contains("the provisioned VM's disk"), "{err}");
+    assert_eq!(domain_state(), "shut off");
+    let box_sum = sha256_of(dir, "e2e-base.box");
+    let qcow2_sum = sha256_of(dir, "e2e-base.qcow2");
+    let qcow2 = dir.join("builds/e2e-base.qcow2");
+    let check = Command::new("qemu-img")
+        .arg("check")
+        .arg(&qcow2)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let info = Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(&qcow2)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(!info.contains("backing-filename"), "flattened: {info}");
+
+    let t = Instant::now();
+    let (code, err) = run_logged(vmbuild(dir, Some(ns), &["-e"]), "vmbuild -e (again)");
+    assert_eq!(code, 0, "second vmbuild -e failed:\n{err}");
+    eprintln!(
+        "MEASURED vmbuild -e of the halted, already cleaned VM: {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(err.contains("not booting it again"), "{err}");
+    assert_eq!(domain_state(), "shut off");
+    assert_eq!(
+        sha256_of(dir, "e2e-base.qcow2"),
+        qcow2_sum,
+        "same disk, same qcow2"
+    );
+    assert_eq!(
+        sha256_of(dir, "e2e-base.box"),
+        box_sum,
+        "same disk, same box"
+    );
+
+    let t = Instant::now();
+    let mut up = vmbuild(dir, Some(ns), up_args);
+    up.env("VMBUILD_VM__ACCELERATOR", "tcg");
+    let (code, err) = run_logged(up, "vmbuild -u (after export)");
+    assert_eq!(code, 0, "vmbuild -u after the export failed:\n{err}");
+    eprintln!(
+        "MEASURED vmbuild -u booting the exported VM again: {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        err.contains("changed=0 failed=0"),
+        "provisioning after the export converges:\n{err}"
+    );
+    assert_eq!(domain_state(), "running");
 }
 
 /// Our domain's name, from the prefix in the rendered Vagrantfile.
@@ -232,7 +339,10 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // 5. clean: VM gone, work files gone, caches and the box kept
+    // 5. export from the provisioned VM, twice, then bring it up again
+    export_then_up_again(&dir, &ns, &up_args);
+
+    // 6. clean: VM gone, work files gone, caches and the box kept
     let t = Instant::now();
     let (code, err) = run_logged(vmbuild(&dir, Some(&ns), &["-c"]), "vmbuild -c");
     assert_eq!(code, 0, "vmbuild -c failed:\n{err}");

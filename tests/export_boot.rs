@@ -102,6 +102,7 @@ fn exported_qcow2_boots_to_ssh() {
         name: "boot",
         cpus: 2,
         memory_mb: 1024,
+        box_vagrantfile: None,
     };
     let arts = export_disk(&r, &ui, &req).unwrap();
 

@@ -42,6 +42,7 @@ fn ctrl_c_while_qemu_img_writes_leaves_nothing() {
         name: "x",
         cpus: 1,
         memory_mb: 512,
+        box_vagrantfile: None,
     };
     let res = export_disk(&r, &ui, &req);
     assert!(t.join().unwrap(), "the export never started writing");

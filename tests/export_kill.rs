@@ -23,6 +23,7 @@ fn request<'a>(img: &'a Path, out: &'a Path) -> ExportRequest<'a> {
         name: "k",
         cpus: 1,
         memory_mb: 512,
+        box_vagrantfile: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn exports_qcow2_vmdk_and_ova_that_tools_accept() {
         name: "hub",
         cpus: 2,
         memory_mb: 1536,
+        box_vagrantfile: None,
     };
     let arts = export_disk(&r, &ui, &req).unwrap();
     assert_eq!(arts.len(), 3);
@@ -176,6 +177,7 @@ fn missing_disk_is_a_clear_error_and_writes_nothing() {
         name: "x",
         cpus: 1,
         memory_mb: 512,
+        box_vagrantfile: None,
     };
     let e = export_disk(&r, &ui, &req).unwrap_err();
     assert!(

@@ -61,6 +61,7 @@ fn main() {
                 name: "bench",
                 cpus: 2,
                 memory_mb: 2048,
+                box_vagrantfile: None,
             };
             let arts = export_disk(&runner, &ui, &req).unwrap_or_else(|e| {
                 eprintln!("export failed: {e}");

@@ -5,7 +5,9 @@ use std::time::Instant;
 use super::hash::{HashingWriter, Sha256Digest, hash_file};
 use super::ova::{OvaNames, PackedDisk, write_ova};
 use super::ovf::{CIM_OS_DEBIAN_64, OvfSpec};
-use super::{Artifact, ExportError, Format, checksums, ovf, ovf_check, qcow2, vmdk};
+use super::{
+    Artifact, ExportError, Format, checksums, ovf, ovf_check, qcow2, ustar, vagrant_box, vmdk,
+};
 use crate::artifact::{AtomicFile, sweep_partials};
 use crate::interrupt;
 use crate::process::Runner;
@@ -29,6 +31,8 @@ pub struct ExportRequest<'a> {
     pub cpus: u32,
     /// Memory (MiB) stated in the OVF descriptor.
     pub memory_mb: u32,
+    /// The `Vagrantfile` packed into a `box` (which needs one).
+    pub box_vagrantfile: Option<&'a str>,
 }
 
 impl ExportRequest<'_> {
@@ -66,6 +70,16 @@ pub fn export_disk(
     if req.wants(Format::Qcow2) {
         out.push(make_qcow2(runner, ui, req, &info)?);
     }
+    if req.wants(Format::Box) {
+        let qcow2 = out.iter().find(|a| a.format == Format::Qcow2);
+        out.push(make_box(
+            runner,
+            ui,
+            req,
+            &info,
+            qcow2.map(|a| a.path.as_path()),
+        )?);
+    }
     if req.wants(Format::Vmdk) || req.wants(Format::Ova) {
         out.extend(make_vmdk_and_ova(runner, ui, req, &info)?);
     }
@@ -92,8 +106,10 @@ fn dry_run(
             &req.dest(Format::Vmdk),
         ))?;
     }
-    if req.wants(Format::Ova) {
-        ui.info(&format!("would pack {}", req.dest(Format::Ova).display()));
+    for f in [Format::Box, Format::Ova] {
+        if req.wants(f) {
+            ui.info(&format!("would pack {}", req.dest(f).display()));
+        }
     }
     Ok(Vec::new())
 }
@@ -189,6 +205,54 @@ fn make_qcow2(
     )
 }
 
+/// Archive members carry the source disk's mtime, not the clock's: the same
+/// disk exported twice gives the same bytes (and checksums).
+fn member_mtime(disk: &Path) -> u64 {
+    std::fs::metadata(disk)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or_else(ustar::now, |d| d.as_secs())
+}
+
+/// The box wraps the compressed qcow2: the `qcow2` artifact when one was
+/// made, else a scratch conversion next to the box, removed afterwards.
+fn make_box(
+    runner: &dyn Runner,
+    ui: &Ui,
+    req: &ExportRequest<'_>,
+    info: &ImageInfo,
+    qcow2: Option<&Path>,
+) -> Result<Artifact, ExportError> {
+    let started = Instant::now();
+    let dest = req.dest(Format::Box);
+    let vagrantfile = req.box_vagrantfile.ok_or_else(|| {
+        ExportError::NoInput("a `box` export needs the box's Vagrantfile (a bug in vmbuild)".into())
+    })?;
+    let scratch = match qcow2 {
+        Some(_) => None,
+        None => {
+            let tmp = create(&req.dest(Format::Qcow2))?;
+            runner.run(&qcow2::convert_cmd(req.disk, &info.format, tmp.temp_path()))?;
+            check_interrupt()?;
+            Some(tmp)
+        }
+    };
+    let disk = qcow2.unwrap_or_else(|| scratch.as_ref().map_or(req.disk, |t| t.temp_path()));
+    let mut tmp = create(&dest)?;
+    let mut w = HashingWriter::new(tmp.file());
+    vagrant_box::write_box(
+        &mut w,
+        info.virtual_size,
+        vagrantfile,
+        disk,
+        member_mtime(req.disk),
+    )?;
+    let (_, sha, size) = w.finish();
+    drop(scratch);
+    finish(ui, Format::Box, tmp, &dest, sha, size, started)
+}
+
 /// The VMDK is made once; the OVA streams it in (hashing it on the way), and
 /// that hash also serves the standalone `.vmdk` artifact.
 fn make_vmdk_and_ova(
@@ -257,9 +321,7 @@ fn make_ova(
     });
     ovf_check::check(&xml).map_err(ExportError::Descriptor)?;
     let mut tmp = create(&req.dest(Format::Ova))?;
-    let mtime = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let mtime = member_mtime(req.disk);
     let mut w = HashingWriter::new(tmp.file());
     let packed = write_ova(&mut w, &names, &xml, vmdk, mtime)?;
     let (_, sha, size) = w.finish();

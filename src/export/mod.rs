@@ -6,8 +6,9 @@
 //! that writes (or, for files qemu-img writes, reads) it. Next to each artifact
 //! goes `<artifact>.sha256` in `sha256sum` format.
 //!
-//! The Vagrant `box` format is not made here: it needs `vagrant package` on a
-//! Vagrant-driven VM (the Vagrant stage, issue 6); see [`crate::stage::export`].
+//! The Vagrant `box` (libvirt provider) is packed from the compressed qcow2
+//! ([`vagrant_box`]); which disk is exported, the provisioned VM's or the base
+//! box's, is decided by [`crate::stage::export`].
 use std::path::PathBuf;
 
 use thiserror::Error;
@@ -19,6 +20,8 @@ pub mod ova;
 pub mod ovf;
 pub mod ovf_check;
 pub mod qcow2;
+pub mod ustar;
+pub mod vagrant_box;
 pub mod vmdk;
 
 pub use disk::{ExportRequest, export_disk};
@@ -102,15 +105,18 @@ pub enum Format {
     Vmdk,
     /// OVF 1.0 package: descriptor, streamOptimized VMDK, SHA-256 manifest.
     Ova,
+    /// Vagrant box for the libvirt provider (its disk is the compressed qcow2).
+    Box,
 }
 
 impl Format {
-    /// Parse a config name (`qcow2`, `vmdk`, `ova`); `None` for others (e.g. `box`).
+    /// Parse a config name (`box`, `ova`, `qcow2`, `vmdk`).
     pub fn from_name(name: &str) -> Option<Format> {
         match name {
             "qcow2" => Some(Format::Qcow2),
             "vmdk" => Some(Format::Vmdk),
             "ova" => Some(Format::Ova),
+            "box" => Some(Format::Box),
             _ => None,
         }
     }
@@ -121,6 +127,7 @@ impl Format {
             Format::Qcow2 => "qcow2",
             Format::Vmdk => "vmdk",
             Format::Ova => "ova",
+            Format::Box => "box",
         }
     }
 }
@@ -145,10 +152,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn format_names_round_trip_and_box_is_not_ours() {
-        for f in [Format::Qcow2, Format::Vmdk, Format::Ova] {
+    fn format_names_round_trip() {
+        for f in [Format::Qcow2, Format::Vmdk, Format::Ova, Format::Box] {
             assert_eq!(Format::from_name(f.extension()), Some(f));
         }
-        assert_eq!(Format::from_name("box"), None);
+        assert_eq!(Format::from_name("iso"), None);
     }
 }

@@ -2,14 +2,12 @@
 //! OVF requires), then the VMDK, then the `.mf` manifest of `SHA256(name)= hex`
 //! lines. Putting the manifest last lets the VMDK be hashed while it is copied
 //! into the archive: one read of the disk, no second pass.
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use super::ExportError;
-use super::hash::{HashingReader, Sha256Digest, copy_interruptible};
-
-/// Tar block size.
-const BLOCK: u64 = 512;
+use super::hash::Sha256Digest;
+use super::ustar::{self, PackedFile, member_bytes, member_file};
 
 /// Names of the members of one OVA.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,40 +40,8 @@ pub fn manifest(entries: &[(&str, &Sha256Digest)]) -> String {
         .collect()
 }
 
-/// A ustar header for a regular file.
-pub fn ustar_header(name: &str, size: u64, mtime: u64) -> io::Result<tar::Header> {
-    let mut h = tar::Header::new_ustar();
-    h.set_path(name)?;
-    h.set_size(size);
-    h.set_mode(0o644);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_username("root")?;
-    h.set_groupname("root")?;
-    h.set_mtime(mtime);
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_cksum();
-    Ok(h)
-}
-
-fn padding(size: u64) -> usize {
-    ((BLOCK - size % BLOCK) % BLOCK) as usize
-}
-
-fn member_bytes(out: &mut impl Write, name: &str, data: &[u8], mtime: u64) -> io::Result<()> {
-    out.write_all(ustar_header(name, data.len() as u64, mtime)?.as_bytes())?;
-    out.write_all(data)?;
-    out.write_all(&[0u8; BLOCK as usize][..padding(data.len() as u64)])
-}
-
 /// What packing the VMDK measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PackedDisk {
-    /// SHA-256 of the VMDK.
-    pub sha256: Sha256Digest,
-    /// Its size in bytes.
-    pub size: u64,
-}
+pub type PackedDisk = PackedFile;
 
 /// Write the OVA to `out`: `ovf_xml` as `names.ovf`, the file `vmdk` as
 /// `names.vmdk` (streamed and hashed), then the manifest, then the end blocks.
@@ -88,37 +54,12 @@ pub fn write_ova(
 ) -> Result<PackedDisk, ExportError> {
     let out_err = |e| ExportError::io("writing the OVA for", vmdk, e);
     member_bytes(out, &names.ovf, ovf_xml.as_bytes(), mtime).map_err(out_err)?;
-
-    let f = std::fs::File::open(vmdk).map_err(|e| ExportError::io("opening", vmdk, e))?;
-    let expected = f
-        .metadata()
-        .map_err(|e| ExportError::io("reading size of", vmdk, e))?
-        .len();
-    out.write_all(
-        ustar_header(&names.vmdk, expected, mtime)
-            .map_err(out_err)?
-            .as_bytes(),
-    )
-    .map_err(out_err)?;
-    // take(): never write more than the header announced, even if the file grew.
-    let mut r = HashingReader::new(f.take(expected));
-    copy_interruptible(&mut r, out).map_err(|e| ExportError::io("packing", vmdk, e))?;
-    let (sha256, size) = r.finish();
-    if size != expected {
-        return Err(ExportError::SizeChanged {
-            path: vmdk.display().to_string(),
-            expected,
-            actual: size,
-        });
-    }
-    out.write_all(&[0u8; BLOCK as usize][..padding(size)])
-        .map_err(out_err)?;
-
+    let packed = member_file(out, &names.vmdk, vmdk, mtime)?;
     let ovf_digest = Sha256Digest(sha2_digest(ovf_xml.as_bytes()));
-    let mf = manifest(&[(&names.ovf, &ovf_digest), (&names.vmdk, &sha256)]);
+    let mf = manifest(&[(&names.ovf, &ovf_digest), (&names.vmdk, &packed.sha256)]);
     member_bytes(out, &names.mf, mf.as_bytes(), mtime).map_err(out_err)?;
-    out.write_all(&[0u8; 2 * BLOCK as usize]).map_err(out_err)?;
-    Ok(PackedDisk { sha256, size })
+    ustar::end(out).map_err(out_err)?;
+    Ok(packed)
 }
 
 fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
@@ -129,6 +70,7 @@ fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn manifest_lines_name_each_file() {

@@ -1,91 +1,226 @@
-//! `-e`: export the latest base box's disk to the configured formats.
+//! `-e`: export the appliance to the configured formats.
 //!
-//! The disk is `box.img` inside the newest `builds/<name>-*.box`; it is streamed
-//! out of the (possibly gzip-compressed) tar into the work dir, exported by
-//! [`crate::export::export_disk`], then removed; with `--openstack CLOUD` (or
-//! `openstack.cloud`) the qcow2 is then uploaded to Glance. The `box` format
-//! needs `vagrant package` of the VM the -u stage drove, which is not written
-//! yet, so it is reported as not available rather than faked.
+//! The source is the VM that `-u` provisioned, when Vagrant has one for this
+//! project: [`super::export_vm`] cleans it up and halts it, and its disk
+//! becomes `builds/<name>.{box,qcow2,ova,vmdk}`. With the VirtualBox provider
+//! the box is Vagrant's own `vagrant package`. Without a VM, the base box's
+//! disk (the newest `builds/<name>-*.box`) is exported under that box's stem;
+//! that base box is then itself the `box` artifact. With `--openstack CLOUD`
+//! (or `openstack.cloud`) the qcow2 is uploaded to Glance afterwards.
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Component, Path, PathBuf};
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::export::hash::copy_interruptible;
-use crate::export::{self, ExportError, ExportRequest, Format};
+use crate::export::hash::{copy_interruptible, hash_file};
+use crate::export::{self, ExportError, ExportRequest, Format, vagrant_box};
 use crate::stage::StageError;
+use crate::template::vagrantfile::VagrantProvider;
 
 /// The member of a Vagrant libvirt box holding the disk.
-pub const BOX_DISK: &str = "box.img";
+pub const BOX_DISK: &str = vagrant_box::DISK;
 
-/// The configured formats split into ours and the Vagrant `box` format.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Plan {
-    /// Formats made from the disk.
-    pub formats: Vec<Format>,
-    /// Whether `box` was asked for.
-    pub vagrant_box: bool,
-}
-
-/// Read `export.formats`; an unknown name is the user's error.
-pub fn plan(names: &[String]) -> Result<Plan, Error> {
-    let mut p = Plan::default();
+/// Read `export.formats` (duplicates dropped); an unknown name is the user's error.
+pub fn plan(names: &[String]) -> Result<Vec<Format>, Error> {
+    let mut formats = Vec::new();
     for n in names {
-        match (n.as_str(), Format::from_name(n)) {
-            ("box", _) => p.vagrant_box = true,
-            (_, Some(f)) if !p.formats.contains(&f) => p.formats.push(f),
-            (_, Some(_)) => {}
-            (other, None) => {
+        match Format::from_name(n) {
+            Some(f) if !formats.contains(&f) => formats.push(f),
+            Some(_) => {}
+            None => {
                 return Err(Error::Usage(format!(
-                    "export.formats: unknown format `{other}` (expected box, ova, qcow2 or vmdk)"
+                    "export.formats: unknown format `{n}` (expected box, ova, qcow2 or vmdk)"
                 )));
             }
         }
     }
-    Ok(p)
+    Ok(formats)
 }
 
 /// Run the export stage.
 pub fn run(ctx: &Context) -> Result<(), Error> {
     ctx.ui.step("Exporting");
-    let plan = plan(&ctx.config.export.formats)?;
-    let out_dir = ctx.output_dir();
-    if !plan.formats.is_empty() {
-        let box_path = latest_box(&out_dir, &ctx.config.name)?;
-        let stem = box_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        ctx.ui.info(&format!("source: {}", box_path.display()));
-        let disk = extract_disk(ctx, &box_path)?;
-        let req = ExportRequest {
-            disk: disk.path(),
-            out_dir: &out_dir,
-            stem: &stem,
-            formats: &plan.formats,
-            name: &ctx.config.name,
-            cpus: ctx.config.vm.cpus,
-            memory_mb: ctx.config.vm.memory_mb,
-        };
-        let artifacts =
-            export::export_disk(ctx.runner.as_ref(), &ctx.ui, &req).map_err(into_error)?;
-        upload(ctx, &artifacts)?;
-    } else if upload_requested(ctx) {
+    let formats = plan(&ctx.config.export.formats)?;
+    if upload_requested(ctx) && !formats.contains(&Format::Qcow2) {
         return Err(Error::Usage(
             "an OpenStack upload needs the `qcow2` export format in export.formats".into(),
         ));
     }
-    if plan.vagrant_box {
-        // Seam: `vagrant package` of the VM the -u stage provisioned goes here.
-        return Err(StageError::Precondition(
-            "export format `box` (`vagrant package` of the provisioned VM) is not implemented yet (issue 5); \
-             no box was written (remove `box` from export.formats to export only the others)"
-                .into(),
+    let v = super::up::vagrant(ctx);
+    let artifacts = if super::up::machine_created(&v, &ctx.config.name) {
+        match super::vagrant_box::provider(ctx) {
+            VagrantProvider::Libvirt => from_vm(ctx, &v, &formats)?,
+            VagrantProvider::Virtualbox => from_virtualbox_vm(ctx, &v, &formats)?,
+        }
+    } else {
+        from_base_box(ctx, &formats)?
+    };
+    upload(ctx, &artifacts)
+}
+
+/// The libvirt VM's disk, cleaned up and halted, to every format.
+fn from_vm(
+    ctx: &Context,
+    v: &crate::tool::vagrant::Vagrant,
+    formats: &[Format],
+) -> Result<Vec<export::Artifact>, Error> {
+    let disk = super::export_vm::cleaned_and_halted(ctx, v)?;
+    ctx.ui.info(&format!(
+        "source: the provisioned VM's disk {}",
+        disk.display()
+    ));
+    let c = &ctx.config;
+    let vagrantfile = box_vagrantfile(c.vm.cpus, c.vm.memory_mb, c.network.forward_http_port);
+    let out_dir = ctx.output_dir();
+    let req = ExportRequest {
+        disk: &disk,
+        out_dir: &out_dir,
+        stem: &c.name,
+        formats,
+        name: &c.name,
+        cpus: c.vm.cpus,
+        memory_mb: c.vm.memory_mb,
+        box_vagrantfile: Some(&vagrantfile),
+    };
+    export::export_disk(ctx.runner.as_ref(), &ctx.ui, &req).map_err(into_error)
+}
+
+/// The `Vagrantfile` inside the appliance box: defaults for a project that
+/// says `config.vm.box = "..."`; anything in that project's Vagrantfile wins.
+/// No driver is named: vagrant-libvirt picks KVM where there is one.
+pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16) -> String {
+    let forward = if http_port == 0 {
+        String::new()
+    } else {
+        format!(
+            "  # JupyterHub on http://localhost:{http_port}/ (another port if taken)\n  \
+             config.vm.network \"forwarded_port\", guest: 80, host: {http_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
         )
+    };
+    format!(
+        "# The JupyterHub appliance box, packed by vmbuild.\n\
+         Vagrant.configure(\"2\") do |config|\n  \
+         # the appliance needs no copy of the project folder\n  \
+         config.vm.synced_folder \".\", \"/vagrant\", disabled: true\n\
+         {forward}  \
+         config.vm.provider :libvirt do |libvirt|\n    \
+         libvirt.cpus = {cpus}\n    \
+         libvirt.memory = {memory_mb}\n  \
+         end\n\
+         end\n"
+    )
+}
+
+/// VirtualBox: the box is `vagrant package` of the halted VM (which exports
+/// it through VBoxManage); the disk formats are made from libvirt VMs only.
+fn from_virtualbox_vm(
+    ctx: &Context,
+    v: &crate::tool::vagrant::Vagrant,
+    formats: &[Format],
+) -> Result<Vec<export::Artifact>, Error> {
+    if let Some(f) = formats.iter().find(|f| **f != Format::Box) {
+        return Err(StageError::Precondition(format!(
+            "export format `{}` from a VirtualBox VM is not supported: vmbuild exports disks of libvirt VMs; \
+             use `--provider libvirt`, or export.formats = [\"box\"]",
+            f.extension()
+        ))
         .into());
     }
-    Ok(())
+    if formats.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ssh = super::up::read_ssh_config(ctx, v)?;
+    let known_hosts = v.state_dir().join("vmbuild_known_hosts");
+    super::provision::run(
+        ctx,
+        &ssh,
+        known_hosts,
+        crate::appliance::files::RecipeSet::Cleanup,
+    )?;
+    super::up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
+    let out_dir = ctx.output_dir();
+    let dest = out_dir.join(format!("{}.box", ctx.config.name));
+    // `vagrant package` refuses an existing output file, so it gets a fresh name
+    let tmp = out_dir.join(format!(
+        "{}{}.box.{}",
+        crate::artifact::PARTIAL_PREFIX,
+        ctx.config.name,
+        std::process::id()
+    ));
+    let started = std::time::Instant::now();
+    let packed =
+        super::up::stream_vagrant(ctx, &v.package(&ctx.config.name, &tmp), "vagrant package")
+            .map_err(Error::from)
+            .and_then(|()| {
+                if ctx.runner.is_dry_run() {
+                    return Ok(None);
+                }
+                let (sha256, size) =
+                    hash_file(&tmp).map_err(|e| ExportError::io("hashing", &tmp, e))?;
+                std::fs::rename(&tmp, &dest)
+                    .map_err(|e| ExportError::io("moving into place", &dest, e))?;
+                let checksum_path = export::checksums::write_for(&dest, &sha256)
+                    .map_err(|e| ExportError::io("writing checksum of", &dest, e))?;
+                ctx.ui.info(&format!(
+                    "wrote {} ({:.1} MB, sha256 {}) in {:.1} s",
+                    dest.display(),
+                    size as f64 / 1e6,
+                    sha256.hex(),
+                    started.elapsed().as_secs_f64()
+                ));
+                Ok(Some(export::Artifact {
+                    format: Format::Box,
+                    path: dest.clone(),
+                    checksum_path,
+                    sha256,
+                    size,
+                }))
+            });
+    if packed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(packed?.into_iter().collect())
+}
+
+/// No VM: the base box's disk, under the base box's stem.
+fn from_base_box(ctx: &Context, formats: &[Format]) -> Result<Vec<export::Artifact>, Error> {
+    let out_dir = ctx.output_dir();
+    let box_path = latest_box(&out_dir, &ctx.config.name)?;
+    let disk_formats: Vec<Format> = formats
+        .iter()
+        .copied()
+        .filter(|f| *f != Format::Box)
+        .collect();
+    ctx.ui.warn(&format!(
+        "no VM from `vmbuild -u` to export: exporting the base box {} (not provisioned)",
+        box_path.display()
+    ));
+    if formats.contains(&Format::Box) {
+        ctx.ui.info(&format!(
+            "format `box`: the base box {} is the box; nothing more to pack",
+            box_path.display()
+        ));
+    }
+    if disk_formats.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stem = box_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let disk = extract_disk(ctx, &box_path)?;
+    let req = ExportRequest {
+        disk: disk.path(),
+        out_dir: &out_dir,
+        stem: &stem,
+        formats: &disk_formats,
+        name: &ctx.config.name,
+        cpus: ctx.config.vm.cpus,
+        memory_mb: ctx.config.vm.memory_mb,
+        box_vagrantfile: None,
+    };
+    export::export_disk(ctx.runner.as_ref(), &ctx.ui, &req).map_err(into_error)
 }
 
 fn upload_requested(ctx: &Context) -> bool {
@@ -97,10 +232,9 @@ fn upload(ctx: &Context, artifacts: &[export::Artifact]) -> Result<(), Error> {
     if !upload_requested(ctx) {
         return Ok(());
     }
-    let Some(qcow2) = artifacts.iter().find(|a| a.format == export::Format::Qcow2) else {
-        return Err(Error::Usage(
-            "an OpenStack upload needs the `qcow2` export format in export.formats".into(),
-        ));
+    let Some(qcow2) = artifacts.iter().find(|a| a.format == Format::Qcow2) else {
+        // --dry-run writes nothing
+        return Ok(());
     };
     crate::cloud::upload_after_export(ctx, &qcow2.path)?;
     Ok(())
@@ -114,7 +248,8 @@ fn into_error(e: ExportError) -> Error {
     }
 }
 
-/// The newest `<name>.box` or `<name>-*.box` in `dir`.
+/// The newest base box `<name>-*.box` in `dir` (`<name>.box` is the
+/// appliance box an earlier export wrote, not a base box).
 pub fn latest_box(dir: &Path, name: &str) -> Result<PathBuf, Error> {
     let none = || {
         ExportError::NoInput(format!(
@@ -127,7 +262,7 @@ pub fn latest_box(dir: &Path, name: &str) -> Result<PathBuf, Error> {
     for e in rd {
         let e = e.map_err(|e| ExportError::io("listing", dir, e))?;
         let fname = e.file_name().to_string_lossy().into_owned();
-        let ours = fname == format!("{name}.box") || fname.starts_with(&format!("{name}-"));
+        let ours = fname.starts_with(&format!("{name}-"));
         if !(ours && fname.ends_with(".box")) {
             continue;
         }
@@ -162,6 +297,10 @@ fn extract_disk(ctx: &Context, box_path: &Path) -> Result<tempfile::NamedTempFil
     }
     let found = copy_member(box_path, BOX_DISK, tmp.as_file_mut())
         .map_err(|e| ExportError::io("reading", box_path, e))?;
+    // the disk is as old as its box: archives made from it stay reproducible
+    if let Ok(t) = std::fs::metadata(box_path).and_then(|m| m.modified()) {
+        let _ = tmp.as_file().set_modified(t);
+    }
     if !found {
         return Err(
             ExportError::NoInput(format!("`{}` has no `{BOX_DISK}`", box_path.display())).into(),
@@ -206,18 +345,28 @@ mod tests {
     }
 
     #[test]
-    fn box_is_split_off_and_unknown_formats_are_refused() {
+    fn formats_are_deduplicated_and_unknown_ones_refused() {
         let p = plan(&names(&["box", "ova", "qcow2", "ova"])).unwrap();
-        assert_eq!(
-            p,
-            Plan {
-                formats: vec![Format::Ova, Format::Qcow2],
-                vagrant_box: true
-            }
-        );
+        assert_eq!(p, [Format::Box, Format::Ova, Format::Qcow2]);
         let e = plan(&names(&["iso"])).unwrap_err();
         assert!(e.to_string().contains("unknown format `iso`"), "{e}");
         assert_eq!(e.exit_code(), crate::ExitCode::Usage);
+    }
+
+    #[test]
+    fn box_vagrantfile_sets_the_vm_size_and_forwards_the_hub_when_asked() {
+        let v = box_vagrantfile(4, 4096, 8080);
+        assert!(v.contains("libvirt.cpus = 4\n"), "{v}");
+        assert!(v.contains("libvirt.memory = 4096\n"), "{v}");
+        assert!(
+            v.contains("guest: 80, host: 8080, host_ip: \"127.0.0.1\", auto_correct: true"),
+            "{v}"
+        );
+        assert!(!box_vagrantfile(1, 512, 0).contains("forwarded_port"));
+        assert!(
+            !v.contains("driver"),
+            "the box must not force KVM or TCG: {v}"
+        );
     }
 
     #[test]
@@ -244,6 +393,8 @@ mod tests {
             b.append_data(&mut h, n, data).unwrap();
         }
         b.into_inner().unwrap().finish().unwrap();
+        // an appliance box from an earlier export is not a base box
+        std::fs::write(dir.path().join("app.box"), b"x").unwrap();
         assert_eq!(latest_box(dir.path(), "app").unwrap(), new);
         assert!(
             latest_box(dir.path(), "other")

@@ -179,18 +179,10 @@ pub fn parse_domblklist(text: &str) -> Vec<BlockDevice> {
         .collect()
 }
 
-/// For export: shut the VM down cleanly (`vagrant halt`, so the guest's file
-/// systems are flushed) and return its system disk. It is a qcow2 whose
-/// backing file is the box's volume: `qemu-img convert` flattens it.
-pub fn halted_vm_disk(ctx: &Context) -> Result<PathBuf, Error> {
-    let v = super::up::vagrant(ctx);
-    if !super::up::machine_created(&v, &ctx.config.name) {
-        return Err(StageError::Precondition(
-            "no VM to export from: run `vmbuild -u` first".into(),
-        )
-        .into());
-    }
-    super::up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
+/// The system disk of the project's VM (its domain exists, running or
+/// not): a qcow2 whose backing file is the box's volume, which
+/// `qemu-img convert` flattens.
+pub fn system_disk(ctx: &Context) -> Result<PathBuf, Error> {
     let domain = domain_name(ctx);
     let out = ctx.runner.run(&domblklist_cmd(&domain))?;
     parse_domblklist(&out.stdout_str())

@@ -75,6 +75,11 @@ impl BoxStamp {
         Ok(BoxStamp(format!("{}\n{size}\n{nanos}\n", path.display())))
     }
 
+    /// The stamp's text (what to store and compare).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The box file.
     pub fn path(&self) -> &Path {
         Path::new(self.0.lines().next().unwrap_or_default())

@@ -151,6 +151,14 @@ impl Vagrant {
         self.cmd(["halt", "--machine-readable"]).interrupt_grace(60)
     }
 
+    /// `vagrant package MACHINE --output FILE` (the VirtualBox provider's
+    /// own export of a halted VM to a box).
+    pub fn package(&self, machine: &str, output: &Path) -> Cmd {
+        self.cmd(["package", "--machine-readable", machine, "--output"])
+            .arg(output)
+            .interrupt_grace(60)
+    }
+
     /// `vagrant destroy -f` (powers off forcibly, then deletes the VM).
     pub fn destroy(&self) -> Cmd {
         self.cmd(["destroy", "-f", "--machine-readable"])
@@ -207,6 +215,19 @@ mod tests {
             ["vagrant", "destroy", "-f", "--machine-readable"]
         );
         assert_eq!(v.validate().argv(), ["vagrant", "validate", "-p"]);
+        assert_eq!(v.halt().argv(), ["vagrant", "halt", "--machine-readable"]);
+        assert_eq!(
+            v.package("hub", Path::new("/p/builds/.partial-hub.box"))
+                .argv(),
+            [
+                "vagrant",
+                "package",
+                "--machine-readable",
+                "hub",
+                "--output",
+                "/p/builds/.partial-hub.box"
+            ]
+        );
         assert_eq!(
             v.box_remove("vmbuild/hub", "libvirt").argv(),
             [
