@@ -52,16 +52,17 @@ fn main() {
         Some("export") if args.len() == 4 => {
             let ui = Arc::new(Ui::silent());
             let runner = SystemRunner::new(Arc::clone(&ui), false);
+            let vagrantfile = vmbuild::stage::export::box_vagrantfile(2, 2048, 8080);
             let t = Instant::now();
             let req = ExportRequest {
                 disk: Path::new(&args[2]),
                 out_dir: Path::new(&args[3]),
                 stem: "bench",
-                formats: &[Format::Qcow2, Format::Vmdk, Format::Ova],
+                formats: &[Format::Qcow2, Format::Vmdk, Format::Ova, Format::Box],
                 name: "bench",
                 cpus: 2,
                 memory_mb: 2048,
-                box_vagrantfile: None,
+                box_vagrantfile: Some(&vagrantfile),
             };
             let arts = export_disk(&runner, &ui, &req).unwrap_or_else(|e| {
                 eprintln!("export failed: {e}");

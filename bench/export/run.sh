@@ -2,7 +2,8 @@
 # Export benchmark: one command, prints figures and ratios.
 #   bench/export/run.sh            (SIZE_GIB=2 by default; IMAGE=path to use a real disk instead)
 # Measures, in one run on the same image:
-#   - export wall time (qcow2 -c + streamOptimized VMDK + OVA, with hashing and checksums)
+#   - export wall time (qcow2 -c + streamOptimized VMDK + OVA + Vagrant box, with hashing
+#     and checksums)
 #     against `qemu-img convert` alone for the same two conversions;
 #   - peak RSS of the export (/usr/bin/time -v; includes qemu-img children) and of our own
 #     process (VmHWM), target <= 64 MiB;
@@ -46,7 +47,7 @@ qemu-img convert -f qcow2 -O vmdk -o subformat=streamOptimized "$IMG" "$WORK/bas
 t2=$(now)
 BASE_Q=$(python3 -c "print($t1-$t0)"); BASE_V=$(python3 -c "print($t2-$t1)"); BASE=$(python3 -c "print($t2-$t0)")
 
-echo "==> vmbuild export (qcow2 + vmdk + ova + .sha256 files) under /usr/bin/time -v"
+echo "==> vmbuild export (qcow2 + vmdk + ova + box + .sha256 files) under /usr/bin/time -v"
 /usr/bin/time -v -o "$WORK/time.txt" "$BIN" export "$IMG" "$OUT" > "$WORK/export.json"
 cat "$WORK/export.json"
 j() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
@@ -82,9 +83,9 @@ cu_cpu_mbs = nbytes / 1e6 / cu_cpu
 print()
 print("==> results (wall times depend on machine load; CPU-second figures do not)")
 print(f"qemu-img convert alone      : {base:7.2f} s  (qcow2 -c {bq:.2f} s + vmdk {bv:.2f} s)")
-print(f"vmbuild export (3 formats)  : {ex:7.2f} s  ratio export/convert = {ex/base:.3f}")
+print(f"vmbuild export (4 formats)  : {ex:7.2f} s  ratio export/convert = {ex/base:.3f}")
 print(f"  CPU: qemu-img {qemu_cpu:.2f} s, vmbuild itself {self_cpu:.2f} s "
-      f"(hashing, OVA packing, checksums) = {100*self_cpu/qemu_cpu:.1f} % on top of qemu-img")
+      f"(hashing, OVA and box packing, checksums) = {100*self_cpu/qemu_cpu:.1f} % on top of qemu-img")
 print(f"peak RSS, vmbuild process   : {self_rss/1024:7.1f} MiB  (target <= 64 MiB: {'OK' if self_rss <= 64*1024 else 'MISSED'})")
 print(f"peak RSS, incl. qemu-img    : {tree_rss/1024:7.1f} MiB  (/usr/bin/time -v)")
 print(f"sha256 vmbuild, file        : {ours_mbs:7.0f} MB/s wall, {ours_cpu_mbs:.0f} MB per CPU-s  "
