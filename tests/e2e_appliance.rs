@@ -316,6 +316,14 @@ fn appliance_provisions_serves_the_hub_and_converges() {
     }
     eprintln!("MEASURED hub checks: {:.0} s", t.elapsed().as_secs_f64());
 
+    // cloud-init (the guest's own) accepts vmbuild's snippets
+    let schema = ssh(
+        &key,
+        ssh_port,
+        "for f in /etc/cloud/cloud.cfg.d/9*-vmbuild*.cfg; do { echo '#cloud-config'; cat $f; } > /tmp/cc.yaml && cloud-init schema --config-file /tmp/cc.yaml || exit 1; done",
+    );
+    assert_eq!(schema.matches("Valid cloud-config").count(), 2, "{schema}");
+
     // every authenticator vmbuild offers loads with the pinned hub packages
     let script = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/hub_config_check.py"),
