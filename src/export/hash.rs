@@ -9,9 +9,11 @@ use sha2::{Digest, Sha256};
 
 use crate::interrupt;
 
-/// Copy buffer size: large enough that per-call overhead vanishes next to
-/// hashing and disk I/O, small enough to keep peak memory flat.
-pub const BUF_SIZE: usize = 1 << 20;
+/// Copy buffer size: small enough to stay in the CPU's L2 cache between the
+/// read that fills it and the hash that consumes it (bench/export: hashing a
+/// file from the page cache ran at 750 MB/s with 1 MiB, 1230 MB/s with 128 KiB),
+/// large enough that per-call overhead vanishes. Peak memory stays flat.
+pub const BUF_SIZE: usize = 128 << 10;
 
 /// A finished SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq)]
