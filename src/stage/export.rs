@@ -13,9 +13,8 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::export::hash::{copy_interruptible, hash_file};
+use crate::export::hash::copy_interruptible;
 use crate::export::{self, ExportError, ExportRequest, Format, vagrant_box};
-use crate::stage::StageError;
 use crate::template::vagrantfile::VagrantProvider;
 
 /// The member of a Vagrant libvirt box holding the disk.
@@ -51,7 +50,7 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
     let artifacts = if super::up::machine_created(&v, &ctx.config.name) {
         match super::vagrant_box::provider(ctx) {
             VagrantProvider::Libvirt => from_vm(ctx, &v, &formats)?,
-            VagrantProvider::Virtualbox => from_virtualbox_vm(ctx, &v, &formats)?,
+            VagrantProvider::Virtualbox => super::export_virtualbox::package(ctx, &v, &formats)?,
         }
     } else {
         from_base_box(ctx, &formats)?
@@ -110,77 +109,6 @@ pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16) -> String {
          end\n\
          end\n"
     )
-}
-
-/// VirtualBox: the box is `vagrant package` of the halted VM (which exports
-/// it through VBoxManage); the disk formats are made from libvirt VMs only.
-fn from_virtualbox_vm(
-    ctx: &Context,
-    v: &crate::tool::vagrant::Vagrant,
-    formats: &[Format],
-) -> Result<Vec<export::Artifact>, Error> {
-    if let Some(f) = formats.iter().find(|f| **f != Format::Box) {
-        return Err(StageError::Precondition(format!(
-            "export format `{}` from a VirtualBox VM is not supported: vmbuild exports disks of libvirt VMs; \
-             use `--provider libvirt`, or export.formats = [\"box\"]",
-            f.extension()
-        ))
-        .into());
-    }
-    if formats.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ssh = super::up::read_ssh_config(ctx, v)?;
-    let known_hosts = v.state_dir().join("vmbuild_known_hosts");
-    super::provision::run(
-        ctx,
-        &ssh,
-        known_hosts,
-        crate::appliance::files::RecipeSet::Cleanup,
-    )?;
-    super::up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
-    let out_dir = ctx.output_dir();
-    let dest = out_dir.join(format!("{}.box", ctx.config.name));
-    // `vagrant package` refuses an existing output file, so it gets a fresh name
-    let tmp = out_dir.join(format!(
-        "{}{}.box.{}",
-        crate::artifact::PARTIAL_PREFIX,
-        ctx.config.name,
-        std::process::id()
-    ));
-    let started = std::time::Instant::now();
-    let packed =
-        super::up::stream_vagrant(ctx, &v.package(&ctx.config.name, &tmp), "vagrant package")
-            .map_err(Error::from)
-            .and_then(|()| {
-                if ctx.runner.is_dry_run() {
-                    return Ok(None);
-                }
-                let (sha256, size) =
-                    hash_file(&tmp).map_err(|e| ExportError::io("hashing", &tmp, e))?;
-                std::fs::rename(&tmp, &dest)
-                    .map_err(|e| ExportError::io("moving into place", &dest, e))?;
-                let checksum_path = export::checksums::write_for(&dest, &sha256)
-                    .map_err(|e| ExportError::io("writing checksum of", &dest, e))?;
-                ctx.ui.info(&format!(
-                    "wrote {} ({:.1} MB, sha256 {}) in {:.1} s",
-                    dest.display(),
-                    size as f64 / 1e6,
-                    sha256.hex(),
-                    started.elapsed().as_secs_f64()
-                ));
-                Ok(Some(export::Artifact {
-                    format: Format::Box,
-                    path: dest.clone(),
-                    checksum_path,
-                    sha256,
-                    size,
-                }))
-            });
-    if packed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    Ok(packed?.into_iter().collect())
 }
 
 /// No VM: the base box's disk, under the base box's stem.

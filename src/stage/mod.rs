@@ -3,6 +3,7 @@ pub mod base_box;
 pub mod clean;
 pub mod debootstrap;
 pub mod export;
+pub mod export_virtualbox;
 pub mod export_vm;
 pub mod installer;
 pub mod libvirt;
