@@ -11,7 +11,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::appliance::files::RecipeSet;
 use crate::context::Context;
 use crate::error::Error;
 use crate::export::hash::hash_file;
@@ -45,10 +44,7 @@ pub fn package(
     if formats.is_empty() {
         return Ok(Vec::new());
     }
-    let ssh = super::up::read_ssh_config(ctx, v)?;
-    let known_hosts = v.state_dir().join("vmbuild_known_hosts");
-    super::provision::run(ctx, &ssh, known_hosts, RecipeSet::Cleanup)?;
-    super::up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
+    super::export_vm::clean_up_and_halt(ctx, v)?;
     let out_dir = ctx.output_dir();
     let dest = out_dir.join(format!("{}.box", ctx.config.name));
     let tmp = partial_path(&out_dir, &ctx.config.name, std::process::id());
@@ -64,22 +60,8 @@ pub fn package(
                     hash_file(&tmp).map_err(|e| ExportError::io("hashing", &tmp, e))?;
                 std::fs::rename(&tmp, &dest)
                     .map_err(|e| ExportError::io("moving into place", &dest, e))?;
-                let checksum_path = export::checksums::write_for(&dest, &sha256)
-                    .map_err(|e| ExportError::io("writing checksum of", &dest, e))?;
-                ctx.ui.info(&format!(
-                    "wrote {} ({:.1} MB, sha256 {}) in {:.1} s",
-                    dest.display(),
-                    size as f64 / 1e6,
-                    sha256.hex(),
-                    started.elapsed().as_secs_f64()
-                ));
-                Ok(Some(export::Artifact {
-                    format: Format::Box,
-                    path: dest.clone(),
-                    checksum_path,
-                    sha256,
-                    size,
-                }))
+                let art = export::record(&ctx.ui, Format::Box, dest, sha256, size, started)?;
+                Ok(Some(art))
             });
     if packed.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -34,12 +34,8 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 /// Clean the VM up and halt it (unless the stamp shows that was done and the
 /// disk is untouched since); return its system disk.
 pub fn cleaned_and_halted(ctx: &Context, v: &Vagrant) -> Result<PathBuf, Error> {
-    let provider = vagrant_box::provider(ctx);
     if ctx.runner.is_dry_run() {
-        up::stream_vagrant(ctx, &v.up(provider.as_str()), "vagrant up")?;
-        ctx.ui
-            .info("would run the cleanup recipes in the VM over SSH");
-        up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
+        clean_up_and_halt(ctx, v)?;
         return Ok(PathBuf::from("<the VM's disk>"));
     }
     let disk = super::libvirt::system_disk(ctx)?;
@@ -51,14 +47,26 @@ pub fn cleaned_and_halted(ctx: &Context, v: &Vagrant) -> Result<PathBuf, Error> 
         );
         return Ok(disk);
     }
-    match std::fs::remove_file(&stamp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(io("removing", &stamp)(e));
-        }
-        _ => {}
-    }
+    remove_if_present(&stamp)?;
+    clean_up_and_halt(ctx, v)?;
+    let halted = BoxStamp::of(&disk)?;
+    crate::artifact::write_atomic(&stamp, halted.as_str().as_bytes())
+        .map_err(io("writing", &stamp))?;
+    Ok(disk)
+}
+
+/// Boot the VM if it is halted, run the cleanup recipes in it, halt it. For
+/// every provider.
+pub fn clean_up_and_halt(ctx: &Context, v: &Vagrant) -> Result<(), Error> {
     // boots a halted VM; returns at once for a running one
+    let provider = vagrant_box::provider(ctx);
     up::stream_vagrant(ctx, &v.up(provider.as_str()), "vagrant up")?;
+    if ctx.runner.is_dry_run() {
+        ctx.ui
+            .info("would run the cleanup recipes in the VM over SSH");
+        up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
+        return Ok(());
+    }
     let ssh = up::read_ssh_config(ctx, v)?;
     let known_hosts = v.state_dir().join("vmbuild_known_hosts");
     ctx.ui.info("cleaning the VM up for export");
@@ -69,14 +77,12 @@ pub fn cleaned_and_halted(ctx: &Context, v: &Vagrant) -> Result<PathBuf, Error> 
     up::stream_vagrant(ctx, &v.halt(), "vagrant halt")?;
     // the cleanup removed the host keys: the next boot makes new ones, to be
     // trusted afresh rather than refused as a changed key
-    match std::fs::remove_file(&known_hosts) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(io("removing", &known_hosts)(e));
-        }
-        _ => {}
+    remove_if_present(&known_hosts)
+}
+
+fn remove_if_present(path: &Path) -> Result<(), Error> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("removing", path)(e)),
+        _ => Ok(()),
     }
-    let halted = BoxStamp::of(&disk)?;
-    crate::artifact::write_atomic(&stamp, halted.as_str().as_bytes())
-        .map_err(io("writing", &stamp))?;
-    Ok(disk)
 }
