@@ -3,8 +3,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::hash::{HashingWriter, Sha256Digest, hash_file};
-use super::ova::{OvaNames, PackedDisk, write_ova};
+use super::ova::{OvaNames, write_ova};
 use super::ovf::{CIM_OS_DEBIAN_64, OvfSpec};
+use super::ustar::PackedFile;
 use super::{
     Artifact, ExportError, Format, checksums, ovf, ovf_check, qcow2, ustar, vagrant_box, vmdk,
 };
@@ -152,6 +153,18 @@ fn finish(
     let path = tmp
         .commit()
         .map_err(|e| ExportError::io("moving into place", dest, e))?;
+    record(ui, format, path, sha256, size, started)
+}
+
+/// An artifact now at its final `path`: write its checksum file and say so.
+pub fn record(
+    ui: &Ui,
+    format: Format,
+    path: PathBuf,
+    sha256: Sha256Digest,
+    size: u64,
+    started: Instant,
+) -> Result<Artifact, ExportError> {
     let checksum_path = checksums::write_for(&path, &sha256)
         .map_err(|e| ExportError::io("writing checksum of", &path, e))?;
     ui.info(&format!(
@@ -229,16 +242,20 @@ fn make_box(
     let vagrantfile = req.box_vagrantfile.ok_or_else(|| {
         ExportError::NoInput("a `box` export needs the box's Vagrantfile (a bug in vmbuild)".into())
     })?;
-    let scratch = match qcow2 {
-        Some(_) => None,
+    let scratch;
+    let disk = match qcow2 {
+        Some(path) => path,
         None => {
-            let tmp = create(&req.dest(Format::Qcow2))?;
-            runner.run(&qcow2::convert_cmd(req.disk, &info.format, tmp.temp_path()))?;
+            scratch = create(&req.dest(Format::Qcow2))?;
+            runner.run(&qcow2::convert_cmd(
+                req.disk,
+                &info.format,
+                scratch.temp_path(),
+            ))?;
             check_interrupt()?;
-            Some(tmp)
+            scratch.temp_path()
         }
     };
-    let disk = qcow2.unwrap_or_else(|| scratch.as_ref().map_or(req.disk, |t| t.temp_path()));
     let mut tmp = create(&dest)?;
     let mut w = HashingWriter::new(tmp.file());
     vagrant_box::write_box(
@@ -249,7 +266,6 @@ fn make_box(
         member_mtime(req.disk),
     )?;
     let (_, sha, size) = w.finish();
-    drop(scratch);
     finish(ui, Format::Box, tmp, &dest, sha, size, started)
 }
 
@@ -277,12 +293,12 @@ fn make_vmdk_and_ova(
         packed = Some(disk);
     }
     if req.wants(Format::Vmdk) {
-        let PackedDisk { sha256, size } = match packed {
+        let PackedFile { sha256, size } = match packed {
             Some(p) => p,
             None => {
                 let (sha256, size) = hash_file(vmdk_tmp.temp_path())
                     .map_err(|e| ExportError::io("hashing", vmdk_tmp.temp_path(), e))?;
-                PackedDisk { sha256, size }
+                PackedFile { sha256, size }
             }
         };
         out.push(finish(
@@ -303,7 +319,7 @@ fn make_ova(
     req: &ExportRequest<'_>,
     info: &ImageInfo,
     vmdk: &Path,
-) -> Result<(Artifact, PackedDisk), ExportError> {
+) -> Result<(Artifact, PackedFile), ExportError> {
     let started = Instant::now();
     let names = OvaNames::for_stem(req.stem);
     let vmdk_size = std::fs::metadata(vmdk)

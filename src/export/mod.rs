@@ -24,7 +24,7 @@ pub mod ustar;
 pub mod vagrant_box;
 pub mod vmdk;
 
-pub use disk::{ExportRequest, export_disk};
+pub use disk::{ExportRequest, export_disk, record};
 pub use hash::Sha256Digest;
 
 /// Export failed.

@@ -40,9 +40,6 @@ pub fn manifest(entries: &[(&str, &Sha256Digest)]) -> String {
         .collect()
 }
 
-/// What packing the VMDK measured.
-pub type PackedDisk = PackedFile;
-
 /// Write the OVA to `out`: `ovf_xml` as `names.ovf`, the file `vmdk` as
 /// `names.vmdk` (streamed and hashed), then the manifest, then the end blocks.
 pub fn write_ova(
@@ -51,7 +48,7 @@ pub fn write_ova(
     ovf_xml: &str,
     vmdk: &Path,
     mtime: u64,
-) -> Result<PackedDisk, ExportError> {
+) -> Result<PackedFile, ExportError> {
     let out_err = |e| ExportError::io("writing the OVA for", vmdk, e);
     member_bytes(out, &names.ovf, ovf_xml.as_bytes(), mtime).map_err(out_err)?;
     let packed = member_file(out, &names.vmdk, vmdk, mtime)?;

@@ -95,7 +95,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_that_shrank_is_refused() {
+    fn a_file_member_is_header_data_and_padding_to_whole_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, vec![1u8; 700]).unwrap();
