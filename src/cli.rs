@@ -1,13 +1,17 @@
-//! Command-line arguments and dispatch. No build logic lives here.
+//! Command-line arguments: clap's types, converted once into a plain
+//! [`Request`] by [`Args::into_request`]. Nothing below this module sees clap.
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
 use crate::config::ProviderChoice;
-use crate::error::{Error, ExitCode};
-use crate::ui::{Ui, Verbosity};
+use crate::error::ExitCode;
+use crate::request::{
+    Action, ConfigCommand, ConfigOverrides, Global, HubCommand, HubRequest, ProvisionRequest,
+    RemoteHost, Request, Stages, UploadRequest,
+};
+use crate::ui::Verbosity;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -60,9 +64,10 @@ pub struct Args {
     /// Configuration file [default: ./vmbuild.toml if present]
     #[arg(long, value_name = "FILE", global = true, env = "VMBUILD_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Hypervisor provider [default: detected]
-    #[arg(long, value_enum, global = true)]
-    pub provider: Option<ProviderArg>,
+    /// Hypervisor provider: auto, virtualbox, libvirt or qemu [default: auto, detected]
+    #[arg(long, global = true, value_name = "PROVIDER",
+          value_parser = clap::builder::PossibleValuesParser::new(ProviderChoice::NAMES))]
+    pub provider: Option<String>,
     /// Render everything into the work dir and print every command; run nothing
     #[arg(long, global = true)]
     pub dry_run: bool,
@@ -72,6 +77,9 @@ pub struct Args {
     /// With -e: upload the qcow2 to this clouds.yaml cloud
     #[arg(long, value_name = "CLOUD")]
     pub openstack: Option<String>,
+    /// With -e: export the unprovisioned base box (files named `<name>-base.*`)
+    #[arg(long)]
+    pub base_box: bool,
     /// More output (every command and tool line)
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -81,27 +89,6 @@ pub struct Args {
     /// A subcommand instead of stage flags
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-/// `--provider` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ProviderArg {
-    /// VirtualBox
-    Virtualbox,
-    /// Vagrant's libvirt provider
-    Libvirt,
-    /// Plain qemu
-    Qemu,
-}
-
-impl From<ProviderArg> for ProviderChoice {
-    fn from(p: ProviderArg) -> Self {
-        match p {
-            ProviderArg::Virtualbox => ProviderChoice::Virtualbox,
-            ProviderArg::Libvirt => ProviderChoice::Libvirt,
-            ProviderArg::Qemu => ProviderChoice::Qemu,
-        }
-    }
 }
 
 /// Subcommands.
@@ -243,8 +230,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args = match Args::try_parse_from(args) {
-        Ok(a) => a,
+    let request = match Args::try_parse_from(args) {
+        Ok(a) => a.into_request(),
         Err(e) => {
             let code = if e.use_stderr() {
                 ExitCode::Usage as i32
@@ -255,41 +242,79 @@ where
             return code;
         }
     };
-    let verbosity = if args.quiet {
-        Verbosity::Quiet
-    } else if args.verbose {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    };
-    let ui = match Ui::new(verbosity, args.log.as_deref()) {
-        Ok(ui) => Arc::new(ui),
-        Err(e) => {
-            eprintln!(
-                "error: cannot open log file `{}`: {e}",
-                args.log.as_deref().unwrap_or_else(|| "".as_ref()).display()
-            );
-            return ExitCode::Usage as i32;
-        }
-    };
-    if let Err(e) = crate::interrupt::install() {
-        ui.warn(&format!("cannot install signal handlers: {e}"));
-    }
-    match dispatch(&args, &ui) {
-        Ok(()) => 0,
-        Err(e) => {
-            ui.error(&e.to_string());
-            e.exit_code() as i32
-        }
-    }
+    crate::run_request(request)
 }
 
-fn dispatch(args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
-    match &args.command {
-        Some(Command::Config { action }) => crate::config::cli::run(action, args, ui),
-        Some(Command::Provision(p)) => crate::recipe::cli::provision(p, args, ui),
-        Some(Command::Upload(u)) => crate::cloud::cli::upload(u, args, ui),
-        Some(Command::Hub(h)) => crate::appliance::hub::run(h, args, ui),
-        None => crate::pipeline::run(args, ui),
+impl Args {
+    /// The plain run description: the only place clap's types are read.
+    pub fn into_request(self) -> Request {
+        let verbosity = if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        let global = Global {
+            config_file: self.config,
+            overrides: ConfigOverrides {
+                provider: self.provider.as_deref().and_then(ProviderChoice::from_name),
+                ip: self.ip,
+                data_dir: self.data_dir,
+            },
+            log: self.log,
+            verbosity,
+            dry_run: self.dry_run,
+        };
+        let action = match self.command {
+            None => Action::Stages(Stages {
+                clean: self.clean,
+                reset: self.reset,
+                packer: self.packer,
+                up: self.up,
+                export: self.export,
+                force: self.force,
+                openstack: self.openstack,
+                base_box: self.base_box,
+            }),
+            Some(Command::Config { action }) => Action::Config(match action {
+                ConfigAction::Show => ConfigCommand::Show,
+                ConfigAction::Init { path, force } => ConfigCommand::Init { path, force },
+                ConfigAction::Schema => ConfigCommand::Schema,
+            }),
+            Some(Command::Provision(p)) => Action::Provision(ProvisionRequest {
+                remote: RemoteHost {
+                    host: p.host,
+                    keys: p.key.into_iter().collect(),
+                    known_hosts: p.known_hosts,
+                },
+                recipes: p.recipes,
+                check: p.check,
+                diff: p.diff,
+                tags: p.tags,
+                keep_going: p.keep_going,
+                report: p.report,
+                vars: p.vars,
+            }),
+            Some(Command::Upload(u)) => Action::Upload(UploadRequest {
+                image: u.image,
+                cloud: u.cloud,
+                name: u.name,
+            }),
+            Some(Command::Hub(h)) => Action::Hub(HubRequest {
+                command: match h.action {
+                    HubAction::Show => HubCommand::Show,
+                    HubAction::Set { key, value } => HubCommand::Set { key, value },
+                    HubAction::Unset { key } => HubCommand::Unset { key },
+                    HubAction::Reload => HubCommand::Reload,
+                },
+                remote: h.host.map(|host| RemoteHost {
+                    host,
+                    keys: h.key.into_iter().collect(),
+                    known_hosts: h.known_hosts,
+                }),
+            }),
+        };
+        Request { global, action }
     }
 }

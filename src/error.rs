@@ -42,6 +42,9 @@ pub enum Error {
     /// A build stage failed.
     #[error(transparent)]
     Stage(#[from] crate::stage::StageError),
+    /// The provider asked for cannot run here.
+    #[error(transparent)]
+    Platform(#[from] crate::platform::PlatformError),
     /// A download (e.g. the installer ISO) failed or had the wrong checksum.
     #[error(transparent)]
     Download(#[from] crate::download::DownloadError),
@@ -71,7 +74,7 @@ impl Error {
     /// The exit code this error should produce.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::Usage(_) => ExitCode::Usage,
+            Error::Config(_) | Error::Usage(_) | Error::Platform(_) => ExitCode::Usage,
             Error::Cloud(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Cloud(e) if e.is_user_error() => ExitCode::Usage,
             Error::Recipe(e) if e.is_user_error() => ExitCode::Usage,

@@ -9,6 +9,7 @@ pub mod appliance;
 pub mod artifact;
 pub mod cli;
 pub mod cloud;
+pub mod command;
 pub mod config;
 pub mod context;
 pub mod download;
@@ -16,12 +17,17 @@ pub mod error;
 pub mod export;
 pub mod interrupt;
 pub mod location;
+pub mod machine;
 pub mod manifest;
 pub mod pipeline;
+pub mod platform;
 pub mod process;
 pub mod recipe;
 pub mod remote;
+pub mod request;
+pub mod run;
 pub mod stage;
+pub mod summary;
 pub mod template;
 pub mod tool;
 pub mod ui;
@@ -35,4 +41,9 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     cli::main(args)
+}
+
+/// Run an already parsed request and return the process exit code.
+pub fn run_request(request: request::Request) -> i32 {
+    run::run(request)
 }

@@ -1,48 +1,57 @@
-//! The stage pipeline: clean, reset, packer, up, export — always in that order.
+//! The stage pipeline: clean, reset, packer, up, export — always in that
+//! order, each a peer that calls down into the machine layer — then a summary
+//! of what the run left for the user.
 use std::sync::Arc;
 
-use crate::cli::Args;
 use crate::context::{Context, RunOptions};
 use crate::error::Error;
 use crate::process::SystemRunner;
+use crate::request::{Global, Stages};
 use crate::stage;
+use crate::summary::Summary;
 use crate::ui::Ui;
 
-/// Run the stages the flags ask for.
-pub fn run(args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
-    if !(args.clean || args.reset || args.packer || args.up || args.export) {
+/// Run the stages `stages` asks for.
+pub fn run(stages: &Stages, global: &Global, ui: &Arc<Ui>) -> Result<(), Error> {
+    if !stages.any() {
         return Err(Error::Usage(
             "nothing to do: give at least one of -c, -r, -p, -u, -e (or a subcommand); see `vmbuild --help`".into(),
         ));
     }
-    let config = crate::config::resolve_for_run(args, ui)?;
+    if stages.base_box && !stages.export {
+        return Err(Error::Usage("--base-box goes with -e".into()));
+    }
+    let config = crate::config::resolve_for_run(global, ui)?;
     let project_dir =
         std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
-    let ctx = Context {
+    let ctx = Context::new(
         config,
         project_dir,
-        runner: Arc::new(SystemRunner::new(Arc::clone(ui), args.dry_run)),
-        ui: Arc::clone(ui),
-        opts: RunOptions {
-            force: args.force,
-            dry_run: args.dry_run,
-            openstack: args.openstack.clone(),
+        Arc::new(SystemRunner::new(Arc::clone(ui), global.dry_run)),
+        Arc::clone(ui),
+        RunOptions {
+            force: stages.force,
+            dry_run: global.dry_run,
+            openstack: stages.openstack.clone(),
+            base_box: stages.base_box,
         },
-    };
-    if args.clean {
+    );
+    let mut summary = Summary::default();
+    if stages.clean {
         stage::clean::run(&ctx)?;
     }
-    if args.reset {
+    if stages.reset {
         stage::reset::run(&ctx)?;
     }
-    if args.packer {
+    if stages.packer {
         stage::base_box::run(&ctx)?;
     }
-    if args.up {
-        stage::up::run(&ctx)?;
+    if stages.up {
+        summary.up = Some(stage::up::run(&ctx)?);
     }
-    if args.export {
-        stage::export::run(&ctx)?;
+    if stages.export {
+        summary.artifacts = stage::export::run(&ctx)?;
     }
+    summary.print(&ctx);
     Ok(())
 }

@@ -12,11 +12,12 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How chatty the screen output is. The log file always gets everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
     /// `-q`: errors and warnings only.
     Quiet,
     /// Default: step lines and progress.
+    #[default]
     Normal,
     /// `-v`: also every command run and tool output.
     Verbose,

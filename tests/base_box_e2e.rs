@@ -240,6 +240,7 @@ fn boot_and_log_in(box_path: &Path, scratch: &Path) {
     let port = vm::free_port();
     let serial = scratch.join("serial.log");
     let _qemu = vm::Vm::boot(&vm::VmSpec {
+        hardware: vm::Hardware::Virtio,
         disk: &scratch.join("box.img"),
         memory_mb: 1024,
         cpus: 2,

@@ -185,6 +185,7 @@ fn appliance_provisions_serves_the_hub_and_converges() {
     std::fs::write(data.join("hello.txt"), "hello from the host\n").unwrap();
     let (ssh_port, http_port) = (vm::free_port(), vm::free_port());
     let guest = vm::Vm::boot(&vm::VmSpec {
+        hardware: vm::Hardware::Virtio,
         disk: &s.join("disk.qcow2"),
         memory_mb: 2048,
         cpus: 2,

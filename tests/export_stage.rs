@@ -1,7 +1,9 @@
-//! `vmbuild -e` end to end with the real binary and qemu-img: the disk is
-//! streamed out of the newest base box in `builds/`, qcow2 and OVA are written
-//! with checksums. Without a VM from `-u` the base box itself is the `box`
-//! artifact: said so, not packed again.
+//! `vmbuild -e` without a provisioned VM, with the real binary and qemu-img:
+//! refused (exit 2, saying what to run), because an artifact that looks like
+//! the appliance but has no hub is worse than an error. `--base-box` asks for
+//! the bare base box on purpose: its disk is streamed out of the newest base
+//! box in `builds/` and written as `<name>-base.{qcow2,ova}` with checksums;
+//! the base box itself is the `box` artifact (said so, not packed again).
 #[path = "export_support.rs"]
 mod support;
 
@@ -30,7 +32,7 @@ fn write_box(project: &Path, name: &str) {
     std::fs::remove_file(img).unwrap();
 }
 
-fn vmbuild(project: &Path, formats: &str) -> (i32, String) {
+fn vmbuild(project: &Path, formats: &str, flags: &[&str]) -> (i32, String) {
     std::fs::write(
         project.join("vmbuild.toml"),
         format!("name = \"stagetest\"\n[export]\nformats = [{formats}]\n"),
@@ -38,6 +40,7 @@ fn vmbuild(project: &Path, formats: &str) -> (i32, String) {
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
         .arg("-e")
+        .args(flags)
         .current_dir(project)
         .output()
         .unwrap();
@@ -48,30 +51,44 @@ fn vmbuild(project: &Path, formats: &str) -> (i32, String) {
 }
 
 #[test]
-fn export_stage_without_a_vm_exports_the_base_box_disk() {
+fn export_without_a_vm_is_refused_unless_the_base_box_is_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
+    let base = ["--base-box"];
 
-    let (code, err) = vmbuild(p, r#""qcow2""#);
+    let (code, err) = vmbuild(p, r#""qcow2""#, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no provisioned VM")
+            && err.contains("vmbuild -u")
+            && err.contains("--base-box"),
+        "{err}"
+    );
+    assert!(!p.join("builds").exists() || listing(&p.join("builds")).is_empty());
+
+    let (code, err) = vmbuild(p, r#""qcow2""#, &base);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("vmbuild -p"), "{err}");
 
-    write_box(p, "stagetest-1.box");
-    let (code, err) = vmbuild(p, r#""qcow2", "ova", "box""#);
+    write_box(p, "stagetest-libvirt.box");
+    let (code, err) = vmbuild(p, r#""qcow2""#, &[]);
+    assert_eq!(code, 2, "a base box alone is still no appliance: {err}");
+
+    let (code, err) = vmbuild(p, r#""qcow2", "ova", "box""#, &base);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("not provisioned"), "{err}");
+    assert!(err.contains("unprovisioned base box"), "{err}");
     assert!(
-        err.contains("the base box") && err.contains("stagetest-1.box is the box"),
+        err.contains("the base box") && err.contains("stagetest-libvirt.box is the box"),
         "{err}"
     );
     assert_eq!(
         listing(&p.join("builds")),
         [
-            "stagetest-1.box",
-            "stagetest-1.ova",
-            "stagetest-1.ova.sha256",
-            "stagetest-1.qcow2",
-            "stagetest-1.qcow2.sha256"
+            "stagetest-base.ova",
+            "stagetest-base.ova.sha256",
+            "stagetest-base.qcow2",
+            "stagetest-base.qcow2.sha256",
+            "stagetest-libvirt.box",
         ]
     );
     // the extracted disk was scratch: nothing left in the work dir
@@ -82,11 +99,11 @@ fn export_stage_without_a_vm_exports_the_base_box_disk() {
         listing(&work)
     );
 
-    let (code, err) = vmbuild(p, r#""vmdk""#);
+    let (code, err) = vmbuild(p, r#""vmdk""#, &base);
     assert_eq!(code, 0, "{err}");
-    assert!(p.join("builds/stagetest-1.vmdk.sha256").exists());
+    assert!(p.join("builds/stagetest-base.vmdk.sha256").exists());
 
-    let (code, err) = vmbuild(p, r#""iso""#);
+    let (code, err) = vmbuild(p, r#""iso""#, &base);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("iso"), "{err}"); // refused by config validation or by the stage
 }

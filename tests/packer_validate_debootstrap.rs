@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use vmbuild::stage::debootstrap::template::{BoxProvider, DebootstrapVars, render};
+use vmbuild::platform::Provider;
+use vmbuild::stage::debootstrap::template::{DebootstrapVars, render};
 use vmbuild::template::Templates;
 
 fn gated() -> bool {
@@ -61,6 +62,7 @@ fn stand_ins(dir: &Path) -> DebootstrapVars {
     std::fs::write(dir.join("vagrant.pub"), "ssh-rsa AAAA vagrant\n").unwrap();
     DebootstrapVars {
         accelerator: "tcg".into(),
+        cpu_model: "max".into(),
         cpus: 2,
         memory_mb: 1024,
         disk_gb: 4,
@@ -83,7 +85,7 @@ fn rendered_debootstrap_templates_pass_packer_validate() {
     }
     let dir = tempfile::tempdir().unwrap();
     let vars = stand_ins(dir.path());
-    for provider in [BoxProvider::Libvirt, BoxProvider::Virtualbox] {
+    for provider in [Provider::Libvirt, Provider::Virtualbox] {
         let text = render(&Templates::new(None), provider, &vars).unwrap();
         let file = dir.path().join(format!("{}.json", provider.as_str()));
         std::fs::write(&file, text).unwrap();
@@ -110,7 +112,7 @@ fn packer_validate_rejects_a_missing_key_file() {
     let file = dir.path().join("t.json");
     std::fs::write(
         &file,
-        render(&Templates::new(None), BoxProvider::Libvirt, &vars).unwrap(),
+        render(&Templates::new(None), Provider::Libvirt, &vars).unwrap(),
     )
     .unwrap();
     let out = Command::new("packer")

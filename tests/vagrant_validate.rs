@@ -8,16 +8,16 @@
 use std::path::Path;
 use std::process::Command;
 
+use vmbuild::platform::{Accel, Provider};
 use vmbuild::template::Templates;
 use vmbuild::template::vagrantfile::{
-    LibvirtDriver, SharedFolder, SyncedFolderKind, TEMPLATE, VagrantProvider, VagrantfileInput,
-    VagrantfileVars,
+    SharedFolder, SyncedFolderKind, TEMPLATE, VagrantfileInput, VagrantfileVars,
 };
 
 /// A shared-folder path with a space and a quote, as users have them.
 const SNAPSHOT_SHARE: &str = "/srv/course data/it's here";
 
-fn input(provider: VagrantProvider, share: &str) -> VagrantfileInput {
+fn input(provider: Provider, share: &str) -> VagrantfileInput {
     VagrantfileInput {
         provider,
         machine: "jupyterhub-appliance".into(),
@@ -28,16 +28,18 @@ fn input(provider: VagrantProvider, share: &str) -> VagrantfileInput {
         memory_mb: 2048,
         ip: Some("192.168.56.10".into()),
         forward_http_port: 8080,
+        forward_https_port: 8443,
         shared: Some(SharedFolder {
             host_dir: share.into(),
             mount_point: "/srv/data".into(),
             read_only: true,
-            kind: match provider {
-                VagrantProvider::Libvirt => SyncedFolderKind::NineP,
-                VagrantProvider::Virtualbox => SyncedFolderKind::Virtualbox,
+            kind: if provider.is_virtualbox() {
+                SyncedFolderKind::Virtualbox
+            } else {
+                SyncedFolderKind::NineP
             },
         }),
-        libvirt_driver: LibvirtDriver::Qemu,
+        accel: Accel::Tcg,
         boot_timeout_secs: 900,
     }
 }
@@ -50,13 +52,14 @@ fn render(i: &VagrantfileInput) -> String {
 
 /// (name, rendered text, whether `validate -p` can check it)
 fn variants(share: &str) -> Vec<(&'static str, String, bool)> {
-    let vb = input(VagrantProvider::Virtualbox, share);
-    let lv = input(VagrantProvider::Libvirt, share);
+    let vb = input(Provider::Virtualbox, share);
+    let lv = input(Provider::Libvirt, share);
     let mut lv_plain = lv.clone();
     lv_plain.ip = None;
     lv_plain.shared = None;
     lv_plain.forward_http_port = 0;
-    lv_plain.libvirt_driver = LibvirtDriver::Kvm;
+    lv_plain.forward_https_port = 0;
+    lv_plain.accel = Accel::Kvm;
     let mut lv_virtiofs = lv.clone();
     if let Some(s) = lv_virtiofs.shared.as_mut() {
         s.kind = SyncedFolderKind::Virtiofs;

@@ -13,6 +13,9 @@ pub enum RecipeSet {
     Provision,
     /// What `-e` applies before shutting the VM down: `recipes/cleanup/*.toml`.
     Cleanup,
+    /// What `-e` applies to the copy that becomes the OVA and qcow2, after
+    /// the cleanup: `recipes/seal/*.toml` (no build-time way in ships).
+    Seal,
 }
 
 impl RecipeSet {
@@ -20,6 +23,7 @@ impl RecipeSet {
         match self {
             RecipeSet::Provision => "",
             RecipeSet::Cleanup => "cleanup",
+            RecipeSet::Seal => "seal",
         }
     }
 }

@@ -3,7 +3,6 @@
 //! and the variables vmbuild derives for them from the config.
 pub mod embedded;
 pub mod files;
-pub mod hub;
 pub mod password;
 pub mod run;
 pub mod vars;

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use super::options::UploadOptions;
 use super::upload::upload_image;
-use crate::cli::{Args, UploadArgs};
 use crate::error::Error;
+use crate::request::{Global, UploadRequest};
 use crate::ui::Ui;
 
 /// Upload an image to Glance.
-pub fn upload(u: &UploadArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
-    let config = crate::config::resolve(args)?;
+pub fn upload(u: &UploadRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Error> {
+    let config = crate::config::resolve(global)?;
     let image = match &u.image {
         Some(p) => p.clone(),
         None => {
@@ -30,7 +30,7 @@ pub fn upload(u: &UploadArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
         )));
     }
     let opts = UploadOptions::from_config(&config, u.cloud.clone(), &image, u.name.clone())?;
-    if args.dry_run {
+    if global.dry_run {
         ui.step(&format!(
             "Would upload {} to cloud `{}` as `{}` ({:?}, {})",
             image.display(),

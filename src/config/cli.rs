@@ -3,24 +3,24 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::{Resolved, env_vars, init, resolve_layers, secrets};
-use crate::cli::{Args, ConfigAction};
 use crate::error::Error;
+use crate::request::{ConfigCommand, Global};
 use crate::ui::Ui;
 
 /// Run a `config` subcommand.
-pub fn run(action: &ConfigAction, args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
+pub fn run(action: &ConfigCommand, global: &Global, ui: &Arc<Ui>) -> Result<(), Error> {
     match action {
-        ConfigAction::Show => {
-            let resolved = resolve_layers(args, &env_vars())?;
+        ConfigCommand::Show => {
+            let resolved = resolve_layers(global, &env_vars())?;
             secrets::register(&resolved.config, ui);
             print_stdout(&show(&resolved))
         }
-        ConfigAction::Init { path, force } => {
+        ConfigCommand::Init { path, force } => {
             init::write(path, *force)?;
             ui.info(&format!("wrote `{}`", path.display()));
             Ok(())
         }
-        ConfigAction::Schema => print_stdout(&schema_json()),
+        ConfigCommand::Schema => print_stdout(&schema_json()),
     }
 }
 

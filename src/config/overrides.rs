@@ -3,21 +3,21 @@ use std::path::Path;
 
 use super::load::{Layers, Resolved, config_path, read};
 use super::{Config, ConfigError, secrets};
-use crate::cli::Args;
+use crate::request::Global;
 use crate::ui::Ui;
 
 /// The effective configuration for this run: default < file < `VMBUILD_*` < flags.
 ///
 /// This does not register secrets; a run that prints or logs anything should
 /// use [`resolve_for_run`].
-pub fn resolve(args: &Args) -> Result<Config, ConfigError> {
-    Ok(resolve_layers(args, &env_vars())?.config)
+pub fn resolve(global: &Global) -> Result<Config, ConfigError> {
+    Ok(resolve_layers(global, &env_vars())?.config)
 }
 
 /// [`resolve`], then register every secret of the config with `ui` so it is
 /// masked in all output and logs from now on.
-pub fn resolve_for_run(args: &Args, ui: &Ui) -> Result<Config, ConfigError> {
-    let cfg = resolve(args)?;
+pub fn resolve_for_run(global: &Global, ui: &Ui) -> Result<Config, ConfigError> {
+    let cfg = resolve(global)?;
     secrets::register(&cfg, ui);
     Ok(cfg)
 }
@@ -31,22 +31,22 @@ pub fn env_vars() -> Vec<(String, String)> {
 }
 
 /// Resolve with `env` as the environment, keeping track of the layers used.
-pub fn resolve_layers(args: &Args, env: &[(String, String)]) -> Result<Resolved, ConfigError> {
+pub fn resolve_layers(global: &Global, env: &[(String, String)]) -> Result<Resolved, ConfigError> {
     let mut layers = Layers::new()?;
-    if let Some(path) = config_path(args.config.as_deref()) {
+    if let Some(path) = config_path(global.config_file.as_deref()) {
         layers.file(&path, &read(&path)?)?;
     }
     layers.env(env)?;
-    if let Some(p) = args.provider {
-        let value = super::ProviderChoice::from(p);
+    let flags = &global.overrides;
+    if let Some(value) = flags.provider {
         let name =
             toml::Value::try_from(value).map_err(|e| ConfigError::Internal(e.to_string()))?;
         layers.flag(&["provider"], name, "--provider");
     }
-    if let Some(ip) = &args.ip {
+    if let Some(ip) = &flags.ip {
         layers.flag(&["network", "ip"], toml::Value::String(ip.clone()), "-i");
     }
-    if let Some(d) = &args.data_dir {
+    if let Some(d) = &flags.data_dir {
         layers.flag(
             &["shared_data", "host_dir"],
             toml::Value::String(d.clone()),
@@ -82,10 +82,10 @@ pub fn check_ip(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
+    use crate::cli::Args;
     use crate::config::Origin;
+    use clap::Parser;
 
     fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter()
@@ -106,7 +106,7 @@ mod tests {
             ("VMBUILD_VM__CPUS", "5"),
             ("VMBUILD_NETWORK__IP", "10.0.0.6"),
         ]);
-        let r = resolve_layers(&args, &env).expect("valid");
+        let r = resolve_layers(&args.into_request().global, &env).expect("valid");
         let c = &r.config;
         assert_eq!((c.vm.cpus, c.vm.memory_mb, c.vm.disk_gb), (5, 4096, 20));
         assert_eq!(c.network.ip, "10.0.0.7");

@@ -37,14 +37,31 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderChoice {
-    /// libvirt when usable, otherwise virtualbox when installed, otherwise qemu.
+    /// Decided at run time from what answers: VirtualBox (VBoxManage runs), else
+    /// libvirt (its daemon answers), else plain qemu.
     Auto,
     /// Vagrant's libvirt provider (qemu/KVM underneath).
     Libvirt,
-    /// Plain qemu (Packer's qemu builder; box for libvirt).
+    /// Plain qemu run by vmbuild itself (no Vagrant, no daemon); libvirt-format boxes.
     Qemu,
     /// Oracle VirtualBox.
     Virtualbox,
+}
+
+impl ProviderChoice {
+    /// The names `--provider` and `provider` accept.
+    pub const NAMES: [&'static str; 4] = ["auto", "virtualbox", "libvirt", "qemu"];
+
+    /// The choice named `name` (as in [`Self::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "auto" => Some(ProviderChoice::Auto),
+            "virtualbox" => Some(ProviderChoice::Virtualbox),
+            "libvirt" => Some(ProviderChoice::Libvirt),
+            "qemu" => Some(ProviderChoice::Qemu),
+            _ => None,
+        }
+    }
 }
 
 /// Where things are written.
@@ -143,8 +160,11 @@ pub struct InstallerConfig {
 pub struct NetworkConfig {
     /// `dhcp` or a static IPv4 address for the private network (`-i`).
     pub ip: String,
-    /// Forward the hub's port 80 to this host port (0 = none).
+    /// Vagrant providers: forward the hub's port 80 to this host port (0 = none).
+    /// The qemu provider picks free ports itself and reports them.
     pub forward_http_port: u16,
+    /// Vagrant providers: forward the hub's HTTPS port 443 to this host port (0 = none).
+    pub forward_https_port: u16,
 }
 
 /// The shared data folder.

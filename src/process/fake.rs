@@ -50,6 +50,11 @@ impl Runner for FakeRunner {
         Ok(self.answer(cmd))
     }
 
+    fn spawn_detached(&self, cmd: &Cmd, _log: &std::path::Path) -> Result<u32, ProcessError> {
+        self.answer(cmd);
+        Ok(0)
+    }
+
     fn stream(
         &self,
         cmd: &Cmd,

@@ -6,6 +6,7 @@
 mod cmd;
 mod error;
 mod fake;
+pub mod guard;
 mod system;
 
 pub use cmd::Cmd;
@@ -77,4 +78,9 @@ pub trait Runner: Send + Sync {
     fn is_dry_run(&self) -> bool {
         false
     }
+
+    /// Start `cmd` in its own session, output appended to `log`, and return
+    /// its pid without waiting. It is watched by the orphan [`guard`] until
+    /// [`guard::forget`] is called for it.
+    fn spawn_detached(&self, cmd: &Cmd, log: &std::path::Path) -> Result<u32, ProcessError>;
 }

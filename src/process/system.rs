@@ -65,6 +65,8 @@ impl SystemRunner {
                 program,
                 source,
             })?;
+        // if vmbuild dies, the guard terminates the child's process group
+        super::guard::watch(child.id());
         if let (Some(bytes), Some(mut stdin)) =
             (cmd.get_stdin().map(<[u8]>::to_vec), child.stdin.take())
         {
@@ -212,6 +214,64 @@ impl Runner for SystemRunner {
     fn is_dry_run(&self) -> bool {
         self.dry_run
     }
+
+    fn spawn_detached(&self, cmd: &Cmd, log: &std::path::Path) -> Result<u32, ProcessError> {
+        if self.dry_run {
+            self.ui.info(&format!("would start: {cmd}"));
+            return Ok(0);
+        }
+        self.ui.debug(&format!("$ {cmd} (in the background)"));
+        if interrupt::requested() {
+            return Err(ProcessError::Interrupted {
+                command: cmd.to_string(),
+            });
+        }
+        let io_err = |source| ProcessError::Io {
+            command: cmd.to_string(),
+            source,
+        };
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(io_err)?;
+        let err = out.try_clone().map_err(io_err)?;
+        // not Self::command: a process-group leader cannot setsid()
+        let mut c = Command::new(cmd.get_program());
+        c.args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            c.env(k, v);
+        }
+        if let Some(d) = cmd.get_current_dir() {
+            c.current_dir(d);
+        }
+        c.stdin(Stdio::null()).stdout(out).stderr(err);
+        // its own session: it outlives vmbuild when the run lets it go, and
+        // no terminal signal reaches it
+        // SAFETY: setsid(2) in the child before exec; async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        let child = c.spawn().map_err(|source| ProcessError::Spawn {
+            hint: if source.kind() == std::io::ErrorKind::NotFound {
+                install_hint(&program)
+            } else {
+                String::new()
+            },
+            program,
+            source,
+        })?;
+        let pid = child.id();
+        super::guard::watch(pid);
+        // not waited for here; whoever stops it reaps nothing (it is
+        // re-parented when vmbuild exits), the kernel does
+        std::mem::forget(child);
+        Ok(pid)
+    }
 }
 
 impl SystemRunner {
@@ -239,7 +299,11 @@ impl SystemRunner {
                 }
             }
         };
-        let code = self.wait(cmd, &mut child, &mut pump)?;
+        let pid = child.id();
+        let code = self.wait(cmd, &mut child, &mut pump);
+        // reaped (or stopped after an interruption): nothing left to guard
+        super::guard::forget(pid);
+        let code = code?;
         // drain what the readers still hold (they end when the pipes close)
         while let Ok((k, b)) = rx.recv_timeout(Duration::from_secs(5)) {
             sink(k, &b);

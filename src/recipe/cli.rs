@@ -1,7 +1,6 @@
-//! `vmbuild provision`: load recipes, connect, run the engine, print one line
-//! per resource and a recap.
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+//! Running a recipe over a transport with the user watching: one line per
+//! resource, a progress bar on a terminal (used by `vmbuild provision`, `-u`
+//! and `-e`'s cleanup and seal, through [`crate::machine::session`]).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -9,66 +8,8 @@ use super::RecipeError;
 use super::engine::{Engine, RunOptions};
 use super::load::Recipe;
 use super::report::{Outcome, Report, Status, line};
-use crate::cli::{Args, ProvisionArgs};
-use crate::error::Error;
 use crate::remote::Transport;
-use crate::remote::ssh::{SshConfig, SshTransport, Target};
 use crate::ui::{Ui, Verbosity};
-
-/// Run recipes against a host.
-pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
-    let target: Target = p
-        .host
-        .parse()
-        .map_err(|e: crate::remote::ssh::TargetError| Error::Usage(format!("--host: {e}")))?;
-    let config = crate::config::resolve(args)?;
-    let project_dir =
-        std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
-    let site = crate::appliance::vars::Site {
-        work_dir: project_dir.join(&config.build.work_dir),
-        project_dir: project_dir.clone(),
-        vagrant: false,
-    };
-    let recipe = crate::appliance::run::load_recipes(
-        &config,
-        &site,
-        &p.recipes,
-        crate::appliance::files::RecipeSet::Provision,
-        &p.vars,
-        ui,
-    )?;
-    let keys = match &p.key {
-        Some(k) => vec![k.clone()],
-        None => default_keys(),
-    };
-    let mut cfg = SshConfig::new(&target, keys, &project_dir);
-    if let Some(kh) = &p.known_hosts {
-        cfg.known_hosts = kh.clone();
-    }
-    let opts = RunOptions {
-        check: p.check,
-        diff: p.diff,
-        tags: p.tags.clone(),
-        keep_going: p.keep_going,
-        sudo: target.user != "root",
-        host: cfg.display_host(),
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let report = rt.block_on(async {
-        let t = SshTransport::connect(cfg)
-            .await
-            .map_err(RecipeError::from)?;
-        let r = run_with(&t, &recipe, opts, ui).await;
-        t.disconnect().await;
-        r
-    })?;
-    let done = finish(&report, p.report.as_deref(), ui);
-    crate::appliance::run::announce_password(&config, &site, &report, ui);
-    done
-}
 
 /// Run `recipe` over `t`, printing as it goes (used by `provision` and `-u`).
 pub async fn run_with<T: Transport>(
@@ -132,37 +73,4 @@ fn print_outcome(ui: &Ui, o: &Outcome, check: bool) {
             ui.warn(&format!("    | {l}"));
         }
     }
-}
-
-fn finish(report: &Report, json: Option<&Path>, ui: &Ui) -> Result<(), Error> {
-    ui.step("Recap");
-    for l in report.recap() {
-        ui.info(&l);
-    }
-    if let Some(path) = json {
-        crate::artifact::write_atomic(path, report.to_json(&|s| ui.mask(s)).as_bytes())
-            .map_err(|e| Error::Usage(format!("cannot write report `{}`: {e}", path.display())))?;
-    }
-    let c = report.counts();
-    if c.failed > 0 {
-        return Err(RecipeError::Failed(format!(
-            "{} of {} resources failed on {}",
-            c.failed,
-            report.resources.len() + report.handlers.len(),
-            report.host
-        ))
-        .into());
-    }
-    Ok(())
-}
-
-fn default_keys() -> Vec<PathBuf> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    ["id_ed25519", "id_rsa"]
-        .iter()
-        .map(|k| home.join(".ssh").join(k))
-        .filter(|p| p.exists())
-        .collect()
 }

@@ -5,59 +5,20 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::debootstrap::{self, BoxProvider};
+use super::debootstrap;
 use super::packer_job::PackerJob;
-use crate::config::{Accelerator, BuilderChoice};
 use crate::context::Context;
 use crate::error::Error;
 use crate::manifest::{self, BoxManifest, Freshness};
+use crate::platform::{Builder, Provider};
 use crate::stage::StageError;
-use crate::template::vagrantfile::VagrantProvider;
 
 mod lock;
 mod packer_run;
 
-/// The builder actually used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builder {
-    /// Native disk build, then Packer from the disk image.
-    Debootstrap,
-    /// Debian installer + preseed under Packer.
-    Installer,
-}
-
-impl Builder {
-    /// Its name in config, logs and manifests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Builder::Debootstrap => "debootstrap",
-            Builder::Installer => "installer",
-        }
-    }
-}
-
-/// `auto`: debootstrap when it can run (root on Linux), installer otherwise.
-pub fn choose_builder(choice: BuilderChoice, debootstrap_available: bool) -> Builder {
-    match choice {
-        BuilderChoice::Debootstrap => Builder::Debootstrap,
-        BuilderChoice::Installer => Builder::Installer,
-        BuilderChoice::Auto if debootstrap_available => Builder::Debootstrap,
-        BuilderChoice::Auto => Builder::Installer,
-    }
-}
-
-/// The box's provider (qemu and libvirt both give a libvirt box).
-pub fn box_provider(ctx: &Context) -> BoxProvider {
-    match super::vagrant_box::provider(ctx) {
-        VagrantProvider::Virtualbox => BoxProvider::Virtualbox,
-        _ => BoxProvider::Libvirt,
-    }
-}
-
-/// `builds/<name>-<provider>.box`.
-pub fn box_destination(ctx: &Context, provider: BoxProvider) -> PathBuf {
-    ctx.output_dir()
-        .join(format!("{}-{}.box", ctx.config.name, provider.as_str()))
+/// `builds/<name>-<box provider>.box` (the qemu provider runs libvirt boxes).
+pub fn box_destination(ctx: &Context, provider: Provider) -> PathBuf {
+    crate::machine::base_box::path(ctx, provider)
 }
 
 /// The inputs every build shares, added to the builder's own.
@@ -65,10 +26,10 @@ fn full_inputs(
     mut inputs: BTreeMap<String, String>,
     ctx: &Context,
     b: Builder,
-    p: BoxProvider,
+    p: Provider,
 ) -> BTreeMap<String, String> {
     inputs.insert("builder".into(), b.as_str().into());
-    inputs.insert("provider".into(), p.as_str().into());
+    inputs.insert("provider".into(), p.box_provider().into());
     inputs.insert("name".into(), ctx.config.name.clone());
     inputs
 }
@@ -76,8 +37,8 @@ fn full_inputs(
 /// Run the base-box stage.
 pub fn run(ctx: &Context) -> Result<(), Error> {
     let t0 = Instant::now();
-    let builder = choose_builder(ctx.config.base.builder, debootstrap::available());
-    let provider = box_provider(ctx);
+    let platform = ctx.platform()?;
+    let (builder, provider) = (platform.builder, platform.provider);
     let dest = box_destination(ctx, provider);
     ctx.ui.step(&format!(
         "Base box {} ({} builder)",
@@ -112,12 +73,7 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
                 return Ok(());
             }
             timings.insert("prepare".to_owned(), t.elapsed().as_secs_f64());
-            let accel = if ctx.config.vm.accelerator == Accelerator::Kvm {
-                "kvm"
-            } else {
-                "tcg"
-            };
-            (job, inputs, accel.to_owned())
+            (job, inputs, platform.accel.as_str().to_owned())
         }
     };
     let t = Instant::now();
@@ -170,7 +126,7 @@ fn is_fresh(ctx: &Context, dest: &Path, inputs: &BTreeMap<String, String>) -> bo
 
 struct Installed {
     builder: Builder,
-    provider: BoxProvider,
+    provider: Provider,
     inputs: BTreeMap<String, String>,
     accel: String,
     t0: Instant,
@@ -209,7 +165,7 @@ fn install(
     let m = BoxManifest {
         format_version: manifest::FORMAT_VERSION,
         name: ctx.config.name.clone(),
-        provider: info.provider.as_str().to_owned(),
+        provider: info.provider.box_provider().to_owned(),
         builder: info.builder.as_str().to_owned(),
         input_hash: manifest::input_hash(&info.inputs),
         inputs: info.inputs,
@@ -291,29 +247,4 @@ fn now_rfc3339() -> String {
 fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.display().to_string();
     move |source| Error::Stage(StageError::Io { what, path, source })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auto_builder_is_debootstrap_only_where_it_can_run() {
-        assert_eq!(
-            choose_builder(BuilderChoice::Auto, true),
-            Builder::Debootstrap
-        );
-        assert_eq!(
-            choose_builder(BuilderChoice::Auto, false),
-            Builder::Installer
-        );
-        assert_eq!(
-            choose_builder(BuilderChoice::Installer, true),
-            Builder::Installer
-        );
-        assert_eq!(
-            choose_builder(BuilderChoice::Debootstrap, false),
-            Builder::Debootstrap
-        );
-    }
 }

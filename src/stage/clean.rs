@@ -34,25 +34,15 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
     Ok(())
 }
 
-/// `vagrant destroy -f` when Vagrant has state for this project. Destroy
-/// powers the VM off itself; a graceful `halt` first would only cost time
-/// for a disk that is thrown away.
+/// Stop and remove the project's VM, whichever provider made it.
 pub fn destroy_vm(ctx: &Context) -> Result<(), Error> {
-    let v = super::up::vagrant(ctx);
-    if !super::up::machine_created(&v, &ctx.config.name) {
-        ctx.ui.info("no Vagrant machine for this project");
-        return Ok(());
+    match crate::machine::existing(ctx) {
+        Some(m) => m.destroy(ctx),
+        None => {
+            ctx.ui.info("no VM for this project");
+            Ok(())
+        }
     }
-    if !v.dir().join("Vagrantfile").exists() {
-        return Err(StageError::Precondition(format!(
-            "`{}` has Vagrant state but no Vagrantfile; remove the VM by hand (e.g. `virsh destroy` / `undefine`) and run `vmbuild -r`",
-            v.dir().display()
-        ))
-        .into());
-    }
-    ctx.ui.info("destroying the VM (vagrant destroy -f)");
-    super::up::stream_vagrant(ctx, &v.destroy(), "vagrant destroy")?;
-    Ok(())
 }
 
 /// Remove everything in `work` except [`KEPT`] entries.
@@ -102,13 +92,13 @@ mod tests {
     fn context(dir: &Path, runner: Arc<FakeRunner>) -> Context {
         let config =
             crate::config::parse_str(Path::new("vmbuild.toml"), "name = \"devhub\"\n").unwrap();
-        Context {
+        Context::new(
             config,
-            project_dir: dir.to_owned(),
+            dir.to_owned(),
             runner,
-            ui: Arc::new(Ui::silent()),
-            opts: RunOptions::default(),
-        }
+            Arc::new(Ui::silent()),
+            RunOptions::default(),
+        )
     }
 
     /// A work dir as `-p -u` leave it.

@@ -1,12 +1,14 @@
 //! `-e`: export the appliance to the configured formats.
 //!
-//! The source is the VM that `-u` provisioned, when Vagrant has one for this
-//! project: [`super::export_vm`] cleans it up and halts it, and its disk
-//! becomes `builds/<name>.{box,qcow2,ova,vmdk}`. With the VirtualBox provider
-//! the box is Vagrant's own `vagrant package`. Without a VM, the base box's
-//! disk (the newest `builds/<name>-*.box`) is exported under that box's stem;
-//! that base box is then itself the `box` artifact. With `--openstack CLOUD`
-//! (or `openstack.cloud`) the qcow2 is uploaded to Glance afterwards.
+//! The source is the project's VM that `-u` provisioned (any provider):
+//! [`crate::machine::export_prep`] cleans it up and halts it. Its disk
+//! becomes the `.box` (Vagrant's conventions kept); the OVA, VMDK and qcow2
+//! come from a sealed copy of it ([`crate::machine::seal`]), so no
+//! build-time way in ships in them. A VirtualBox VM is packed by `vagrant
+//! package` (box only). Without a VM there is nothing to export: `-e` says
+//! what to run, unless `--base-box` asks for the unprovisioned base box,
+//! which is then exported as `<name>-base.*`. With `--openstack CLOUD` (or
+//! `openstack.cloud`) the qcow2 is uploaded to Glance afterwards.
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Component, Path, PathBuf};
@@ -15,7 +17,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::export::hash::copy_interruptible;
 use crate::export::{self, ExportError, ExportRequest, Format, vagrant_box};
-use crate::template::vagrantfile::VagrantProvider;
+use crate::machine::{self, Machine, export_prep, vagrant::package};
 
 /// The member of a Vagrant libvirt box holding the disk.
 pub const BOX_DISK: &str = vagrant_box::DISK;
@@ -37,8 +39,8 @@ pub fn plan(names: &[String]) -> Result<Vec<Format>, Error> {
     Ok(formats)
 }
 
-/// Run the export stage.
-pub fn run(ctx: &Context) -> Result<(), Error> {
+/// Run the export stage; the artifacts it wrote.
+pub fn run(ctx: &Context) -> Result<Vec<export::Artifact>, Error> {
     ctx.ui.step("Exporting");
     let formats = plan(&ctx.config.export.formats)?;
     if upload_requested(ctx) && !formats.contains(&Format::Qcow2) {
@@ -46,57 +48,99 @@ pub fn run(ctx: &Context) -> Result<(), Error> {
             "an OpenStack upload needs the `qcow2` export format in export.formats".into(),
         ));
     }
-    let v = super::up::vagrant(ctx);
-    let artifacts = if super::up::machine_created(&v, &ctx.config.name) {
-        match super::vagrant_box::provider(ctx) {
-            VagrantProvider::Libvirt => from_vm(ctx, &v, &formats)?,
-            VagrantProvider::Virtualbox => super::export_virtualbox::package(ctx, &v, &formats)?,
+    let artifacts = match machine::existing(ctx) {
+        _ if ctx.opts.base_box => from_base_box(ctx, &formats)?,
+        None => {
+            return Err(Error::Usage(
+                "no provisioned VM to export: run `vmbuild -u` first (or `vmbuild -pue` for everything); \
+                 `vmbuild -e --base-box` exports the unprovisioned base box instead, as `<name>-base.*`"
+                    .into(),
+            ));
         }
-    } else {
-        from_base_box(ctx, &formats)?
+        Some(m) if m.provider().is_virtualbox() => {
+            package::refuse_disk_formats(&formats)?;
+            export_prep::clean_up_and_halt(ctx, &m)?;
+            package::package(ctx)?
+        }
+        Some(m) => from_vm(ctx, &m, &formats)?,
     };
-    upload(ctx, &artifacts)
+    upload(ctx, &artifacts)?;
+    Ok(artifacts)
 }
 
-/// The libvirt VM's disk, cleaned up and halted, to every format.
-fn from_vm(
-    ctx: &Context,
-    v: &crate::tool::vagrant::Vagrant,
-    formats: &[Format],
-) -> Result<Vec<export::Artifact>, Error> {
-    let disk = super::export_vm::cleaned_and_halted(ctx, v)?;
+/// The VM's disk, cleaned up and halted: the box from it as it is, the
+/// disk formats from a sealed copy.
+fn from_vm(ctx: &Context, m: &Machine, formats: &[Format]) -> Result<Vec<export::Artifact>, Error> {
+    let disk = export_prep::cleaned_and_halted(ctx, m)?;
     ctx.ui.info(&format!(
         "source: the provisioned VM's disk {}",
         disk.display()
     ));
     let c = &ctx.config;
-    let vagrantfile = box_vagrantfile(c.vm.cpus, c.vm.memory_mb, c.network.forward_http_port);
+    let vagrantfile = box_vagrantfile(
+        c.vm.cpus,
+        c.vm.memory_mb,
+        c.network.forward_http_port,
+        c.network.forward_https_port,
+    );
     let out_dir = ctx.output_dir();
-    let req = ExportRequest {
-        disk: &disk,
-        out_dir: &out_dir,
-        stem: &c.name,
-        formats,
-        name: &c.name,
-        cpus: c.vm.cpus,
-        memory_mb: c.vm.memory_mb,
-        box_vagrantfile: Some(&vagrantfile),
+    let request = |disk: &Path, formats: &[Format]| -> Result<Vec<export::Artifact>, Error> {
+        if formats.is_empty() {
+            return Ok(Vec::new());
+        }
+        let req = ExportRequest {
+            disk,
+            out_dir: &out_dir,
+            stem: &c.name,
+            formats,
+            name: &c.name,
+            cpus: c.vm.cpus,
+            memory_mb: c.vm.memory_mb,
+            box_vagrantfile: Some(&vagrantfile),
+        };
+        export::export_disk(ctx.runner.as_ref(), &ctx.ui, &req).map_err(into_error)
     };
-    export::export_disk(ctx.runner.as_ref(), &ctx.ui, &req).map_err(into_error)
+    let boxes: Vec<Format> = formats
+        .iter()
+        .copied()
+        .filter(|f| *f == Format::Box)
+        .collect();
+    let disks: Vec<Format> = formats
+        .iter()
+        .copied()
+        .filter(|f| *f != Format::Box)
+        .collect();
+    let mut artifacts = request(&disk, &boxes)?;
+    if !disks.is_empty() {
+        if ctx.runner.is_dry_run() {
+            ctx.ui
+                .info("would seal a copy of the disk for OVA and qcow2");
+            artifacts.extend(request(&disk, &disks)?);
+        } else {
+            let sealed = machine::seal::sealed(ctx, &disk)?;
+            artifacts.extend(request(sealed.disk(), &disks)?);
+        }
+    }
+    Ok(artifacts)
 }
 
 /// The `Vagrantfile` inside the appliance box: defaults for a project that
 /// says `config.vm.box = "..."`; anything in that project's Vagrantfile wins.
 /// No driver is named: vagrant-libvirt picks KVM where there is one.
-pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16) -> String {
-    let forward = if http_port == 0 {
-        String::new()
-    } else {
-        format!(
-            "  # JupyterHub on http://localhost:{http_port}/ (another port if taken)\n  \
+pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16, https_port: u16) -> String {
+    let mut forward = String::new();
+    if https_port != 0 {
+        forward.push_str(&format!(
+            "  # JupyterHub on https://localhost:{https_port}/ (another port if taken)\n  \
+             config.vm.network \"forwarded_port\", guest: 443, host: {https_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
+        ));
+    }
+    if http_port != 0 {
+        forward.push_str(&format!(
+            "  # plain HTTP (redirects to HTTPS) on http://localhost:{http_port}/\n  \
              config.vm.network \"forwarded_port\", guest: 80, host: {http_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
-        )
-    };
+        ));
+    }
     format!(
         "# The JupyterHub appliance box, packed by vmbuild.\n\
          Vagrant.configure(\"2\") do |config|\n  \
@@ -111,7 +155,8 @@ pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16) -> String {
     )
 }
 
-/// No VM: the base box's disk, under the base box's stem.
+/// `--base-box`: the base box's disk, named `<name>-base.*` so that nobody
+/// takes it for the appliance.
 fn from_base_box(ctx: &Context, formats: &[Format]) -> Result<Vec<export::Artifact>, Error> {
     let out_dir = ctx.output_dir();
     let box_path = latest_box(&out_dir, &ctx.config.name)?;
@@ -121,8 +166,9 @@ fn from_base_box(ctx: &Context, formats: &[Format]) -> Result<Vec<export::Artifa
         .filter(|f| *f != Format::Box)
         .collect();
     ctx.ui.warn(&format!(
-        "no VM from `vmbuild -u` to export: exporting the base box {} (not provisioned)",
-        box_path.display()
+        "--base-box: exporting the unprovisioned base box {} (no hub; Vagrant's key and passwordless sudo included) as `{}-base.*`",
+        box_path.display(),
+        ctx.config.name
     ));
     if formats.contains(&Format::Box) {
         ctx.ui.info(&format!(
@@ -133,10 +179,7 @@ fn from_base_box(ctx: &Context, formats: &[Format]) -> Result<Vec<export::Artifa
     if disk_formats.is_empty() {
         return Ok(Vec::new());
     }
-    let stem = box_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = format!("{}-base", ctx.config.name);
     let disk = extract_disk(ctx, &box_path)?;
     let req = ExportRequest {
         disk: disk.path(),
@@ -283,14 +326,15 @@ mod tests {
 
     #[test]
     fn box_vagrantfile_sets_the_vm_size_and_forwards_the_hub_when_asked() {
-        let v = box_vagrantfile(4, 4096, 8080);
+        let v = box_vagrantfile(4, 4096, 8080, 8443);
         assert!(v.contains("libvirt.cpus = 4\n"), "{v}");
         assert!(v.contains("libvirt.memory = 4096\n"), "{v}");
         assert!(
             v.contains("guest: 80, host: 8080, host_ip: \"127.0.0.1\", auto_correct: true"),
             "{v}"
         );
-        assert!(!box_vagrantfile(1, 512, 0).contains("forwarded_port"));
+        assert!(v.contains("guest: 443, host: 8443"), "{v}");
+        assert!(!box_vagrantfile(1, 512, 0, 0).contains("forwarded_port"));
         assert!(
             !v.contains("driver"),
             "the box must not force KVM or TCG: {v}"

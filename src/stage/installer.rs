@@ -13,24 +13,12 @@ use sha2::{Digest, Sha256};
 
 use super::StageError;
 use super::packer_job::PackerJob;
-use crate::config::{Accelerator, Config, ProviderChoice};
+use crate::config::Config;
 use crate::context::Context;
 use crate::download::{self, DownloadError, Fetched};
 use crate::error::Error;
 use crate::template::TemplateError;
-use crate::template::installer::{InstallerBuilder, InstallerPaths, render_installer};
-
-/// Pick the Packer builder for `provider`: `auto` means virtualbox-iso when
-/// VirtualBox is installed, qemu otherwise.
-pub fn resolve_builder(provider: ProviderChoice, virtualbox_installed: bool) -> InstallerBuilder {
-    match provider {
-        ProviderChoice::Virtualbox => InstallerBuilder::VirtualboxIso,
-        ProviderChoice::Auto if virtualbox_installed => InstallerBuilder::VirtualboxIso,
-        ProviderChoice::Auto | ProviderChoice::Libvirt | ProviderChoice::Qemu => {
-            InstallerBuilder::Qemu
-        }
-    }
-}
+use crate::template::installer::{InstallerPaths, for_provider, render_installer};
 
 /// Whether an executable file `name` is in one of the `PATH`-style `dirs`.
 pub fn on_path(name: &str, dirs: Option<&OsStr>) -> bool {
@@ -178,37 +166,33 @@ pub fn prepare(ctx: &Context) -> Result<PackerJob, Error> {
     register_secrets(ctx, cfg);
     let sha256 = download::parse_sha256(&cfg.base.installer.iso_sha256)
         .map_err(|e| config_value("base.installer.iso_sha256", e.to_string()))?;
-    let builder = resolve_builder(
-        cfg.provider,
-        on_path("VBoxManage", std::env::var_os("PATH").as_deref()),
-    );
-    if builder == InstallerBuilder::Qemu && cfg.vm.accelerator == Accelerator::Auto {
-        ctx.ui
-            .debug("accelerator `auto`: using TCG (set vm.accelerator = \"kvm\" to use KVM)");
-    }
+    let platform = ctx.platform()?;
+    let (provider, accel) = (platform.provider, platform.accel);
+    let packer_type = for_provider::packer_type(provider);
     ctx.ui.step(&format!(
-        "Preparing the Debian installer build ({})",
-        builder.packer_type()
+        "Preparing the Debian installer build ({packer_type})"
     ));
     let paths = InstallerPaths {
         iso: iso_cache_path(ctx, &sha256),
-        job_dir: ctx.work_dir().join("installer").join(builder.packer_type()),
+        job_dir: ctx.work_dir().join("installer").join(packer_type),
     };
     let templates = ctx.templates();
-    let rendered =
-        render_installer(&templates, cfg, builder, &paths, &sha256).map_err(|e| match e {
+    let template_name = for_provider::template_name(provider);
+    let rendered = render_installer(&templates, cfg, (provider, accel), &paths, &sha256).map_err(
+        |e| match e {
             crate::template::installer::RenderError::Vars(v) => Error::Usage(v.to_string()),
             crate::template::installer::RenderError::Template(t) => Error::Template(t),
-        })?;
+        },
+    )?;
     let origin = templates
-        .source(builder.template_name())
+        .source(template_name)
         .map(|(_, o)| o.to_string())
-        .unwrap_or_else(|_| builder.template_name().to_owned());
+        .unwrap_or_else(|_| template_name.to_owned());
     check_json(&rendered.packer_json, &origin)?;
     // config and templates are fine: only now fetch the (large) ISO
     ensure_iso(ctx, &paths.iso, &sha256)?;
 
-    let box_path = paths.box_path(&cfg.name, builder);
+    let box_path = paths.box_path(&cfg.name, provider);
     remove_leftovers(&paths, &box_path)?;
     let preseed_path = paths.http_dir().join("preseed.cfg");
     write_private(&preseed_path, &rendered.preseed)?;
@@ -232,17 +216,6 @@ pub fn prepare(ctx: &Context) -> Result<PackerJob, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn builder_follows_provider() {
-        use InstallerBuilder::*;
-        use ProviderChoice as P;
-        assert_eq!(resolve_builder(P::Auto, false), Qemu);
-        assert_eq!(resolve_builder(P::Auto, true), VirtualboxIso);
-        assert_eq!(resolve_builder(P::Libvirt, true), Qemu);
-        assert_eq!(resolve_builder(P::Qemu, true), Qemu);
-        assert_eq!(resolve_builder(P::Virtualbox, false), VirtualboxIso);
-    }
 
     #[test]
     fn path_lookup_needs_an_executable_file() {

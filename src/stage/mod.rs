@@ -1,17 +1,13 @@
-//! The build stages, one module each, in pipeline order.
+//! The build stages, peers in pipeline order (clean, reset, base box, up,
+//! export); each calls down into [`crate::machine`] for the VM's lifecycle.
 pub mod base_box;
 pub mod clean;
 pub mod debootstrap;
 pub mod export;
-pub mod export_virtualbox;
-pub mod export_vm;
 pub mod installer;
-pub mod libvirt;
 pub mod packer_job;
-pub mod provision;
 pub mod reset;
 pub mod up;
-pub mod vagrant_box;
 
 use thiserror::Error;
 

@@ -11,7 +11,7 @@ use crate::tool::vagrant::machine_readable;
 /// Run the reset stage.
 pub fn run(ctx: &Context) -> Result<(), Error> {
     ctx.ui.step("Resetting Vagrant state");
-    let v = super::up::vagrant(ctx);
+    let v = crate::machine::vagrant::vagrant(ctx);
     let state = v.state_dir();
     if !state.exists() {
         ctx.ui.info("no Vagrant state to reset");

@@ -6,53 +6,45 @@ use serde::Serialize;
 
 use super::preseed::{PRESEED_TEMPLATE, PreseedVars, VAGRANT_USER, VarsError};
 use super::{TemplateError, Templates};
-use crate::config::{Accelerator, Config};
+use crate::config::Config;
+use crate::platform::{Accel, Provider};
 
-/// Which Packer builder drives the installer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum InstallerBuilder {
-    /// Packer's `qemu` builder (box for Vagrant's libvirt provider).
-    Qemu,
-    /// Packer's `virtualbox-iso` builder (box for Vagrant's virtualbox provider).
-    VirtualboxIso,
-}
+/// What the installer build looks like for a provider: Packer's `qemu`
+/// builder (a libvirt box) for the qemu-based providers, `virtualbox-iso` for
+/// VirtualBox. Decided by [`crate::platform`]; these are its consequences.
+pub mod for_provider {
+    use crate::platform::Provider;
 
-impl InstallerBuilder {
     /// Packer's builder `type`.
-    pub fn packer_type(self) -> &'static str {
-        match self {
-            InstallerBuilder::Qemu => "qemu",
-            InstallerBuilder::VirtualboxIso => "virtualbox-iso",
+    pub fn packer_type(p: Provider) -> &'static str {
+        if p.is_virtualbox() {
+            "virtualbox-iso"
+        } else {
+            "qemu"
         }
     }
 
     /// The Packer template that builds with it.
-    pub fn template_name(self) -> &'static str {
-        match self {
-            InstallerBuilder::Qemu => "box-configs/installer-qemu.json.hbs",
-            InstallerBuilder::VirtualboxIso => "box-configs/installer-virtualbox.json.hbs",
+    pub fn template_name(p: Provider) -> &'static str {
+        if p.is_virtualbox() {
+            "box-configs/installer-virtualbox.json.hbs"
+        } else {
+            "box-configs/installer-qemu.json.hbs"
         }
     }
 
-    /// The Vagrant provider of the box Packer's vagrant post-processor makes.
-    pub fn vagrant_provider(self) -> &'static str {
-        match self {
-            InstallerBuilder::Qemu => "libvirt",
-            InstallerBuilder::VirtualboxIso => "virtualbox",
-        }
-    }
-
-    /// The guest's disk as the installer sees it (virtio vs SATA).
-    pub fn disk_device(self) -> &'static str {
-        match self {
-            InstallerBuilder::Qemu => "/dev/vda",
-            InstallerBuilder::VirtualboxIso => "/dev/sda",
+    /// The guest's disk as the installer sees it (SATA vs virtio).
+    pub fn disk_device(p: Provider) -> &'static str {
+        if p.is_virtualbox() {
+            "/dev/sda"
+        } else {
+            "/dev/vda"
         }
     }
 
     /// Whether the template attaches a second serial port (for the installer syslog).
-    pub fn has_second_serial_port(self) -> bool {
-        self == InstallerBuilder::Qemu
+    pub fn has_second_serial_port(p: Provider) -> bool {
+        !p.is_virtualbox()
     }
 }
 
@@ -79,9 +71,9 @@ impl InstallerPaths {
         self.job_dir.join("output")
     }
     /// The box written by the vagrant post-processor.
-    pub fn box_path(&self, name: &str, builder: InstallerBuilder) -> PathBuf {
+    pub fn box_path(&self, name: &str, provider: Provider) -> PathBuf {
         self.job_dir
-            .join(format!("{name}-{}.box", builder.vagrant_provider()))
+            .join(format!("{name}-{}.box", provider.box_provider()))
     }
     /// The guest's first serial port (installer screen, later the console).
     pub fn serial_console_log(&self) -> PathBuf {
@@ -118,6 +110,8 @@ pub struct InstallerVars {
     pub disk_size_mb: u64,
     /// qemu accelerator (`tcg` or `kvm`).
     pub accelerator: String,
+    /// qemu `-cpu` model (`max` under TCG, `host` under KVM).
+    pub cpu_model: String,
     /// Wait before typing the boot command, e.g. `10s`.
     pub boot_wait: String,
     /// Host name for the boot command.
@@ -145,38 +139,30 @@ pub fn qemu_serial_file(path: &Path) -> String {
     format!("file:{}", path.display().to_string().replace(',', ",,"))
 }
 
-/// The accelerator for the qemu builder. `auto` means TCG until a real KVM
-/// probe is wired in: on machines where /dev/kvm exists but hangs, TCG is
-/// the only safe default.
-pub fn accelerator_name(a: Accelerator) -> &'static str {
-    match a {
-        Accelerator::Kvm => "kvm",
-        Accelerator::Auto | Accelerator::Tcg => "tcg",
-    }
-}
-
 impl InstallerVars {
-    /// The template variables for `builder` with files at `paths`.
+    /// The template variables for `provider` and `accel` with files at `paths`.
     pub fn from_config(
         cfg: &Config,
-        builder: InstallerBuilder,
+        provider: Provider,
+        accel: Accel,
         paths: &InstallerPaths,
         iso_sha256: &str,
     ) -> Result<Self, VarsError> {
-        let pre = PreseedVars::from_config(cfg, builder)?;
+        let pre = PreseedVars::from_config(cfg, provider)?;
         let s = |p: PathBuf| p.display().to_string();
         Ok(InstallerVars {
-            builder: builder.packer_type().to_owned(),
+            builder: for_provider::packer_type(provider).to_owned(),
             vm_name: cfg.name.clone(),
             iso_url: s(paths.iso.clone()),
             iso_checksum: format!("sha256:{}", iso_sha256.to_ascii_lowercase()),
             output_directory: s(paths.output_dir()),
             http_directory: s(paths.http_dir()),
-            box_output: s(paths.box_path(&cfg.name, builder)),
+            box_output: s(paths.box_path(&cfg.name, provider)),
             cpus: cfg.vm.cpus,
             memory_mb: cfg.vm.memory_mb,
             disk_size_mb: u64::from(cfg.vm.disk_gb) * 1024,
-            accelerator: accelerator_name(cfg.vm.accelerator).to_owned(),
+            accelerator: accel.as_str().to_owned(),
+            cpu_model: accel.qemu_cpu().to_owned(),
             boot_wait: format!("{}s", cfg.base.installer.boot_wait_secs),
             hostname: pre.hostname,
             domain: pre.domain,
@@ -215,15 +201,15 @@ pub struct RenderedInstaller {
 pub fn render_installer(
     templates: &Templates,
     cfg: &Config,
-    builder: InstallerBuilder,
+    (provider, accel): (Provider, Accel),
     paths: &InstallerPaths,
     iso_sha256: &str,
 ) -> Result<RenderedInstaller, RenderError> {
-    let pre = PreseedVars::from_config(cfg, builder)?;
-    let vars = InstallerVars::from_config(cfg, builder, paths, iso_sha256)?;
+    let pre = PreseedVars::from_config(cfg, provider)?;
+    let vars = InstallerVars::from_config(cfg, provider, accel, paths, iso_sha256)?;
     Ok(RenderedInstaller {
         preseed: templates.render(PRESEED_TEMPLATE, &pre)?,
-        packer_json: templates.render(builder.template_name(), &vars)?,
+        packer_json: templates.render(for_provider::template_name(provider), &vars)?,
     })
 }
 
@@ -242,11 +228,11 @@ mod tests {
         }
     }
 
-    fn render(cfg: &Config, builder: InstallerBuilder) -> RenderedInstaller {
+    fn render(cfg: &Config, provider: Provider, accel: Accel) -> RenderedInstaller {
         render_installer(
             &Templates::default(),
             cfg,
-            builder,
+            (provider, accel),
             &paths(),
             &"AB".repeat(32),
         )
@@ -261,10 +247,15 @@ mod tests {
     #[test]
     fn qemu_template_carries_the_config() {
         let cfg = config("name = \"hub\"\n[vm]\ncpus = 3\nmemory_mb = 1536\ndisk_gb = 9\n");
-        let r = render(&cfg, InstallerBuilder::Qemu);
+        let r = render(&cfg, Provider::Qemu, Accel::Tcg);
         let b = builder_json(&r);
         assert_eq!(b["type"], "qemu");
         assert_eq!(b["accelerator"], "tcg");
+        assert!(
+            r.packer_json.contains("\"-cpu\", \"max\""),
+            "{}",
+            r.packer_json
+        );
         assert_eq!(b["iso_url"], "/w/cache/iso/abc.iso");
         assert_eq!(b["iso_checksum"], format!("sha256:{}", "ab".repeat(32)));
         assert_eq!(b["cpus"], 3);
@@ -298,7 +289,7 @@ mod tests {
         let mut cfg = config("[vm]\naccelerator = \"kvm\"\n");
         // the loader accepts one label today; a dotted name still splits
         cfg.vm.hostname = "hub.example.org".into();
-        let r = render(&cfg, InstallerBuilder::VirtualboxIso);
+        let r = render(&cfg, Provider::Virtualbox, Accel::Kvm);
         let b = builder_json(&r);
         assert_eq!(b["type"], "virtualbox-iso");
         assert_eq!(b["disk_size"], 20480);
@@ -321,13 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn kvm_only_when_asked_for() {
-        assert_eq!(accelerator_name(Accelerator::Kvm), "kvm");
-        assert_eq!(accelerator_name(Accelerator::Auto), "tcg");
-        assert_eq!(accelerator_name(Accelerator::Tcg), "tcg");
-    }
-
-    #[test]
     fn qemu_option_commas_are_doubled() {
         assert_eq!(qemu_serial_file(Path::new("/a,b/c")), "file:/a,,b/c");
     }
@@ -342,7 +326,7 @@ mod tests {
         let r = render_installer(
             &Templates::default(),
             &cfg,
-            InstallerBuilder::Qemu,
+            (Provider::Libvirt, Accel::Tcg),
             &p,
             "00",
         )
@@ -353,7 +337,7 @@ mod tests {
     /// The default config's preseed, byte for byte (`UPDATE_GOLDEN=1` rewrites it).
     #[test]
     fn preseed_matches_the_golden_file() {
-        let r = render(&config(""), InstallerBuilder::Qemu);
+        let r = render(&config(""), Provider::Qemu, Accel::Tcg);
         let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/rendered/preseed-qemu-default.cfg");
         if std::env::var_os("UPDATE_GOLDEN").is_some() {

@@ -5,8 +5,9 @@
 //! preseed that means something else.
 use serde::Serialize;
 
-use super::installer::InstallerBuilder;
+use super::installer::for_provider;
 use crate::config::Config;
+use crate::platform::Provider;
 
 /// The name of the template.
 pub const PRESEED_TEMPLATE: &str = "preseed/preseed.cfg.hbs";
@@ -163,8 +164,8 @@ fn token(key: &str, value: &str) -> Result<String, VarsError> {
 }
 
 impl PreseedVars {
-    /// The preseed for `builder` from the configuration.
-    pub fn from_config(cfg: &Config, builder: InstallerBuilder) -> Result<Self, VarsError> {
+    /// The preseed for `provider` from the configuration.
+    pub fn from_config(cfg: &Config, provider: Provider) -> Result<Self, VarsError> {
         let mirror = parse_mirror(&cfg.base.mirror).map_err(|m| bad("base.mirror", m))?;
         let security =
             parse_mirror(&cfg.base.security_mirror).map_err(|m| bad("base.security_mirror", m))?;
@@ -193,13 +194,13 @@ impl PreseedVars {
             proxy,
             username: VAGRANT_USER.to_owned(),
             password_crypted: VAGRANT_PASSWORD_CRYPTED.to_owned(),
-            disk: builder.disk_device().to_owned(),
+            disk: for_provider::disk_device(provider).to_owned(),
             packages: packages.join(" "),
             authorized_keys: VAGRANT_INSECURE_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())
                 .collect(),
-            syslog_to_serial: builder.has_second_serial_port(),
+            syslog_to_serial: for_provider::has_second_serial_port(provider),
         })
     }
 }
@@ -255,9 +256,9 @@ mod render_tests {
     use super::*;
     use crate::template::Templates;
 
-    fn render(toml: &str, builder: InstallerBuilder) -> String {
+    fn render(toml: &str, provider: Provider) -> String {
         let cfg = crate::config::parse_str(Path::new("t.toml"), toml).unwrap();
-        let vars = PreseedVars::from_config(&cfg, builder).unwrap();
+        let vars = PreseedVars::from_config(&cfg, provider).unwrap();
         Templates::default()
             .render(PRESEED_TEMPLATE, &vars)
             .unwrap()
@@ -269,7 +270,7 @@ mod render_tests {
             "[base]\nmirror = \"https://mirror.example:8443/debian/\"\ntimezone = \"Europe/Berlin\"\n\
              locale = \"de_DE.UTF-8\"\nextra_packages = [\"curl\", \"sudo\"]\n\
              [proxy]\nhttp_proxy = \"http://proxy.example:3128\"\n[vm]\nhostname = \"box\"\n",
-            InstallerBuilder::Qemu,
+            Provider::Qemu,
         );
         for line in [
             "d-i mirror/protocol string https",
@@ -290,7 +291,7 @@ mod render_tests {
 
     #[test]
     fn no_clear_text_password_and_the_vagrant_key_is_installed() {
-        let p = render("", InstallerBuilder::Qemu);
+        let p = render("", Provider::Qemu);
         assert!(!p.contains("passwd/user-password password"));
         assert!(p.contains(&format!(
             "d-i passwd/user-password-crypted password {VAGRANT_PASSWORD_CRYPTED}"
@@ -312,11 +313,11 @@ mod render_tests {
         let cfg = crate::config::parse_str(Path::new("t.toml"), "").unwrap();
         let mut bad = cfg.clone();
         bad.base.mirror = "file:///srv/mirror".into();
-        let e = PreseedVars::from_config(&bad, InstallerBuilder::Qemu).unwrap_err();
+        let e = PreseedVars::from_config(&bad, Provider::Qemu).unwrap_err();
         assert_eq!(e.key, "base.mirror");
         let mut bad = cfg.clone();
         bad.proxy.http_proxy = Some("http://p:3128\nd-i x string y".into());
-        let e = PreseedVars::from_config(&bad, InstallerBuilder::Qemu).unwrap_err();
+        let e = PreseedVars::from_config(&bad, Provider::Qemu).unwrap_err();
         assert_eq!(e.key, "proxy.http_proxy");
     }
 }

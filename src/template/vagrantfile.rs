@@ -7,37 +7,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::platform::{Accel, Provider};
+
 /// The template's name in [`super::EMBEDDED`] and in override directories.
 pub const TEMPLATE: &str = "box-configs/Vagrantfile.hbs";
-
-/// The Vagrant provider a Vagrantfile is rendered for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VagrantProvider {
-    /// vagrant-libvirt (qemu/KVM).
-    Libvirt,
-    /// VirtualBox.
-    Virtualbox,
-}
-
-impl VagrantProvider {
-    /// The name Vagrant uses (`--provider`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VagrantProvider::Libvirt => "libvirt",
-            VagrantProvider::Virtualbox => "virtualbox",
-        }
-    }
-}
-
-/// libvirt's domain type: `kvm`, or `qemu` for pure emulation (TCG).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LibvirtDriver {
-    /// Hardware virtualisation.
-    Kvm,
-    /// Software emulation.
-    Qemu,
-}
 
 /// How the shared data folder reaches the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,19 +37,18 @@ impl SyncedFolderKind {
     }
 
     /// The kind for config `shared_data.kind` (`auto` picks the provider's native one).
-    pub fn choose(kind: &str, provider: VagrantProvider) -> Result<Self, String> {
+    pub fn choose(kind: &str, provider: Provider) -> Result<Self, String> {
         use SyncedFolderKind as K;
-        let k = match (kind, provider) {
-            ("auto", VagrantProvider::Virtualbox) | ("virtualbox", VagrantProvider::Virtualbox) => {
-                K::Virtualbox
-            }
-            ("auto", VagrantProvider::Libvirt) | ("9p", VagrantProvider::Libvirt) => K::NineP,
-            ("virtiofs", VagrantProvider::Libvirt) => K::Virtiofs,
+        let vbox = provider.is_virtualbox();
+        let k = match (kind, vbox) {
+            ("auto" | "virtualbox", true) => K::Virtualbox,
+            ("auto" | "9p", false) => K::NineP,
+            ("virtiofs", false) => K::Virtiofs,
             ("nfs", _) => K::Nfs,
-            ("virtualbox" | "9p" | "virtiofs", p) => {
+            ("virtualbox" | "9p" | "virtiofs", _) => {
                 return Err(format!(
                     "shared_data.kind `{kind}` does not work with the {} provider",
-                    p.as_str()
+                    provider.as_str()
                 ));
             }
             _ => {
@@ -105,8 +77,8 @@ pub struct SharedFolder {
 /// Everything the Vagrantfile depends on, in plain values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VagrantfileInput {
-    /// Provider to render for.
-    pub provider: VagrantProvider,
+    /// Provider to render for (VirtualBox or libvirt).
+    pub provider: Provider,
     /// `config.vm.define` name (the appliance name).
     pub machine: String,
     /// Box name as registered with `vagrant box add`.
@@ -124,10 +96,12 @@ pub struct VagrantfileInput {
     pub ip: Option<String>,
     /// Host port forwarded to guest port 80 (0 = none).
     pub forward_http_port: u16,
+    /// Host port forwarded to guest port 443 (0 = none).
+    pub forward_https_port: u16,
     /// Shared folder, if any.
     pub shared: Option<SharedFolder>,
-    /// libvirt domain type.
-    pub libvirt_driver: LibvirtDriver,
+    /// The accelerator: libvirt's domain type and CPU mode.
+    pub accel: Accel,
     /// Seconds Vagrant waits for SSH after boot.
     pub boot_timeout_secs: u32,
 }
@@ -144,6 +118,7 @@ pub struct VagrantfileVars {
     boot_timeout_secs: u32,
     network: NetworkVars,
     forward_http_port: u16,
+    forward_https_port: u16,
     shared: Option<SharedVars>,
     libvirt: Option<LibvirtVars>,
     virtualbox: Option<VirtualboxVars>,
@@ -166,6 +141,7 @@ struct SharedVars {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 struct LibvirtVars {
     driver: String,
+    cpu_mode: String,
     prefix: String,
     shared_memory: bool,
 }
@@ -206,7 +182,7 @@ fn synced_folder_options(f: &SharedFolder) -> String {
 impl VagrantfileVars {
     /// Build the template data from `input`.
     pub fn new(input: &VagrantfileInput) -> Self {
-        let libvirt = input.provider == VagrantProvider::Libvirt;
+        let libvirt = !input.provider.is_virtualbox();
         VagrantfileVars {
             machine: ruby_str(&input.machine),
             box_name: ruby_str(&input.box_name),
@@ -219,6 +195,7 @@ impl VagrantfileVars {
                 ip: input.ip.as_deref().map(ruby_str),
             },
             forward_http_port: input.forward_http_port,
+            forward_https_port: input.forward_https_port,
             shared: input.shared.as_ref().map(|f| SharedVars {
                 host_dir: ruby_str(&f.host_dir),
                 mount_point: ruby_str(&f.mount_point),
@@ -226,9 +203,12 @@ impl VagrantfileVars {
                 options: synced_folder_options(f),
             }),
             libvirt: libvirt.then(|| LibvirtVars {
-                driver: ruby_str(match input.libvirt_driver {
-                    LibvirtDriver::Kvm => "kvm",
-                    LibvirtDriver::Qemu => "qemu",
+                driver: ruby_str(input.accel.libvirt_domain_type()),
+                // under TCG qemu's `max` model (x86-64-v3: today's wheels run);
+                // under KVM the host's CPU
+                cpu_mode: ruby_str(match input.accel {
+                    Accel::Kvm => "host-passthrough",
+                    Accel::Tcg => "maximum",
                 }),
                 prefix: ruby_str(&input.vm_prefix),
                 shared_memory: input
@@ -262,8 +242,8 @@ mod tests {
 
     #[test]
     fn synced_folder_kinds_follow_the_provider() {
+        use Provider as P;
         use SyncedFolderKind as K;
-        use VagrantProvider as P;
         assert_eq!(K::choose("auto", P::Libvirt), Ok(K::NineP));
         assert_eq!(K::choose("auto", P::Virtualbox), Ok(K::Virtualbox));
         assert_eq!(K::choose("nfs", P::Virtualbox), Ok(K::Nfs));

@@ -29,6 +29,16 @@ pub fn convert(
     c.arg(src).arg(dst)
 }
 
+/// `qemu-img create` of a qcow2 `overlay` whose backing file is the qcow2
+/// `base` (absolute, so the overlay works from anywhere); writes go to the
+/// overlay, the base stays untouched.
+pub fn overlay(base: &Path, overlay: &Path) -> Cmd {
+    Cmd::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
+        .arg(std::path::absolute(base).unwrap_or_else(|_| base.to_owned()))
+        .arg(overlay)
+}
+
 /// `qemu-img info --output=json`.
 pub fn info(image: &Path) -> Cmd {
     Cmd::new("qemu-img")

@@ -20,7 +20,9 @@ pub fn e2e(what: &str) -> bool {
         return true;
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but VMBUILD_E2E is not 1: this end-to-end test cannot be skipped in CI ({what})");
+        panic!(
+            "CI=true but VMBUILD_E2E is not 1: this end-to-end test cannot be skipped in CI ({what})"
+        );
     }
     eprintln!("SKIPPED (set VMBUILD_E2E=1): {what}");
     false

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use vmbuild::config::Accelerator;
 use vmbuild::context::{Context, RunOptions};
+use vmbuild::platform::{Accel, Builder, Platform, Provider};
 use vmbuild::process::SystemRunner;
 use vmbuild::ui::{Ui, Verbosity};
 
@@ -39,11 +41,30 @@ pub fn context(work: &Path, iso: &Path, provider: &str, extra: &str) -> Context 
     );
     let config = vmbuild::config::parse_str(&work.join("vmbuild.toml"), &toml).unwrap();
     let ui = Arc::new(Ui::new(Verbosity::Quiet, None).unwrap());
-    Context {
+    // the templates are what is tested: the platform is given, not probed
+    // (no VirtualBox here)
+    let platform = Platform {
+        provider: if provider == "virtualbox" {
+            Provider::Virtualbox
+        } else {
+            Provider::Qemu
+        },
+        accel: if config.vm.accelerator == Accelerator::Kvm {
+            Accel::Kvm
+        } else {
+            Accel::Tcg
+        },
+        builder: Builder::Installer,
+        provider_reason: "test".into(),
+        accel_reason: "test".into(),
+        builder_reason: "test".into(),
+    };
+    Context::new(
         config,
-        project_dir: work.to_owned(),
-        runner: Arc::new(SystemRunner::new(ui.clone(), false)),
+        work.to_owned(),
+        Arc::new(SystemRunner::new(ui.clone(), false)),
         ui,
-        opts: RunOptions::default(),
-    }
+        RunOptions::default(),
+    )
+    .with_platform(platform)
 }

@@ -1,6 +1,9 @@
 //! A qemu guest for tests: boot a disk under TCG (KVM does not work on these
-//! machines) with user-mode networking, forwarded loopback ports and
-//! optionally a 9p share; killed on drop.
+//! machines) with `-cpu max` (x86-64-v3: today's numpy wheels need it; qemu's
+//! default `qemu64` dies with "Illegal instruction"), user-mode networking,
+//! forwarded loopback ports and optionally a 9p share; killed on drop.
+//! [`Hardware::Ovf`] boots on the hardware an exported OVF declares, as far as
+//! qemu emulates it (AHCI SATA disk, E1000 NIC).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -18,8 +21,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The virtual hardware a guest boots on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hardware {
+    /// virtio disk and NIC (qemu, libvirt, OpenStack).
+    #[default]
+    Virtio,
+    /// What vmbuild's OVF declares for VirtualBox: AHCI SATA disk, E1000 NIC.
+    Ovf,
+}
+
 /// What to boot and how.
 pub struct VmSpec<'a> {
+    /// The virtual hardware.
+    pub hardware: Hardware,
     /// qcow2 disk (changes go to it: give an overlay for a throwaway run).
     pub disk: &'a Path,
     /// Guest memory.
@@ -59,25 +74,43 @@ impl Vm {
             .map(|(h, g)| format!(",hostfwd=tcp:127.0.0.1:{h}-:{g}"))
             .collect();
         let mut c = Command::new("qemu-system-x86_64");
-        c.args(["-accel", "tcg", "-display", "none", "-nodefaults"])
-            .args([
-                "-m",
-                &spec.memory_mb.to_string(),
-                "-smp",
-                &spec.cpus.to_string(),
-            ])
-            .arg("-drive")
-            .arg(format!(
-                "file={},if=virtio,format=qcow2,discard=unmap",
-                spec.disk.display()
-            ))
-            .args([
-                "-netdev",
-                &format!("user,id=n0{fwd}"),
-                "-device",
-                "virtio-net-pci,netdev=n0",
-            ])
-            .arg("-serial")
+        c.args([
+            "-accel",
+            "tcg",
+            "-cpu",
+            "max",
+            "-display",
+            "none",
+            "-nodefaults",
+        ])
+        .args([
+            "-m",
+            &spec.memory_mb.to_string(),
+            "-smp",
+            &spec.cpus.to_string(),
+        ])
+        .args(["-netdev", &format!("user,id=n0{fwd}")]);
+        let drive = format!(
+            "file={},format=qcow2,discard=unmap,cache=unsafe",
+            spec.disk.display()
+        );
+        match spec.hardware {
+            Hardware::Virtio => {
+                c.arg("-drive")
+                    .arg(format!("{drive},if=virtio"))
+                    .args(["-device", "virtio-net-pci,netdev=n0"]);
+            }
+            Hardware::Ovf => {
+                // VirtualBox's default chipset (PIIX3) with an AHCI SATA controller
+                c.args(["-machine", "pc"])
+                    .arg("-drive")
+                    .arg(format!("{drive},if=none,id=d0"))
+                    .args(["-device", "ahci,id=sata"])
+                    .args(["-device", "ide-hd,drive=d0,bus=sata.0"])
+                    .args(["-device", "e1000,netdev=n0"]);
+            }
+        }
+        c.arg("-serial")
             .arg(format!("file:{}", spec.serial.display()))
             .stdin(Stdio::null());
         if spec.snapshot {
@@ -159,4 +192,10 @@ pub fn vagrant_insecure_key(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     key
+}
+
+/// The last `n` bytes of a log file (a console, say), for failure messages.
+pub fn tail(path: &Path, n: usize) -> String {
+    let log = std::fs::read(path).unwrap_or_default();
+    String::from_utf8_lossy(&log[log.len().saturating_sub(n)..]).into_owned()
 }

@@ -17,11 +17,10 @@ use std::path::PathBuf;
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::platform::{Accel, Provider};
 use crate::stage::StageError;
 use crate::stage::packer_job::PackerJob;
-use crate::tool::accel;
 use recipe::{BaseDiskRecipe, VAGRANT_INSECURE_PUBLIC_KEY};
-pub use template::BoxProvider;
 use template::DebootstrapVars;
 
 /// The cached base disk and its companions, named by the recipe key.
@@ -48,8 +47,8 @@ pub struct DebootstrapPlan {
     pub recipe: BaseDiskRecipe,
     /// Where the base disk is cached.
     pub disk: BaseDisk,
-    /// Target provider.
-    pub provider: BoxProvider,
+    /// Target provider (decides the Packer template and box format).
+    pub provider: Provider,
     /// Directory for the rendered template and Packer's output.
     pub packer_dir: PathBuf,
     /// Named input hashes (the box cache key).
@@ -57,7 +56,7 @@ pub struct DebootstrapPlan {
 }
 
 /// Work out paths and inputs for `provider` (cheap; runs nothing).
-pub fn plan(ctx: &Context, provider: BoxProvider) -> Result<DebootstrapPlan, Error> {
+pub fn plan(ctx: &Context, provider: Provider) -> Result<DebootstrapPlan, Error> {
     let recipe = BaseDiskRecipe::from_config(&ctx.config);
     let key = recipe.key();
     let dir = ctx.work_dir().join("base");
@@ -73,11 +72,11 @@ pub fn plan(ctx: &Context, provider: BoxProvider) -> Result<DebootstrapPlan, Err
         dir,
         stem,
     };
-    let (tpl_text, _) = ctx.templates().source(provider.template_name())?;
+    let (tpl_text, _) = ctx.templates().source(template::template_name(provider))?;
     let mut inputs = BTreeMap::new();
     inputs.insert("base-disk".to_owned(), key);
     inputs.insert(
-        format!("template:{}", provider.template_name()),
+        format!("template:{}", template::template_name(provider)),
         crate::manifest::sha256_hex(tpl_text.as_bytes()),
     );
     inputs.insert(
@@ -102,9 +101,9 @@ fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Er
     move |source| Error::Stage(StageError::Io { what, path, source })
 }
 
-/// Build (or reuse) the base disk, choose the accelerator, render the template.
-/// Returns the job and the accelerator used.
-pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, accel::Accel), Error> {
+/// Build (or reuse) the base disk, render the template for the run's
+/// accelerator. Returns the job and the accelerator used.
+pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, Accel), Error> {
     let disk = &plan.disk;
     if disk.qcow2.exists() {
         ctx.ui
@@ -127,24 +126,24 @@ pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, acce
             t.elapsed().as_secs_f64()
         ));
     }
-    let decision = decide_accel(ctx, disk);
-    ctx.ui.info(&decision.describe());
-    let accel = decision.accel();
+    let accel = ctx.platform()?.accel;
 
     let dir = &plan.packer_dir;
     std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
-    let p = plan.provider.as_str();
+    let p = plan.provider.box_provider();
     let vagrant_pub = dir.join("vagrant.pub");
     std::fs::write(&vagrant_pub, format!("{VAGRANT_INSECURE_PUBLIC_KEY}\n"))
         .map_err(io_err("writing", &vagrant_pub))?;
-    let ovf_source = match plan.provider {
-        BoxProvider::Virtualbox => ovf_source(ctx, plan)?,
-        BoxProvider::Libvirt => PathBuf::new(),
+    let ovf_source = if plan.provider.is_virtualbox() {
+        ovf_source(ctx, plan)?
+    } else {
+        PathBuf::new()
     };
     let box_path = dir.join(format!("{}-{p}.box", ctx.config.name));
     let output_dir = dir.join(format!("output-{p}"));
     let vars = DebootstrapVars {
         accelerator: accel.as_str().to_owned(),
+        cpu_model: accel.qemu_cpu().to_owned(),
         cpus: ctx.config.vm.cpus,
         memory_mb: ctx.config.vm.memory_mb,
         disk_gb: ctx.config.vm.disk_gb,
@@ -154,20 +153,19 @@ pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, acce
         vm_name: format!(
             "{}.{}",
             ctx.config.name,
-            if plan.provider == BoxProvider::Libvirt {
-                "qcow2"
-            } else {
+            if plan.provider.is_virtualbox() {
                 "ovf"
+            } else {
+                "qcow2"
             }
         ),
         box_output: template::path_str(&box_path),
         ssh_private_key_file: template::path_str(&disk.key),
         vagrant_public_key_file: template::path_str(&vagrant_pub),
-        serial_log: match plan.provider {
-            BoxProvider::Libvirt => {
-                format!("file:{}", dir.join(format!("serial-{p}.log")).display())
-            }
-            BoxProvider::Virtualbox => template::path_str(&dir.join(format!("serial-{p}.log"))),
+        serial_log: if plan.provider.is_virtualbox() {
+            template::path_str(&dir.join(format!("serial-{p}.log")))
+        } else {
+            format!("file:{}", dir.join(format!("serial-{p}.log")).display())
         },
         environment_vars: template::environment_vars(&ctx.config),
     };
@@ -184,20 +182,6 @@ pub fn prepare(ctx: &Context, plan: &DebootstrapPlan) -> Result<(PackerJob, acce
         },
         accel,
     ))
-}
-
-fn decide_accel(ctx: &Context, disk: &BaseDisk) -> accel::Decision {
-    let kernel = accel::host_kernels()
-        .into_iter()
-        .next()
-        .or_else(|| Some(disk.kernel.clone()).filter(|k| k.exists()));
-    accel::decide(
-        ctx.config.vm.accelerator,
-        std::path::Path::new("/dev/kvm").exists(),
-        kernel.as_deref(),
-        // a dry run prints the probe and, having booted nothing, picks tcg
-        |cmd| ctx.runner.run_unchecked(cmd).ok(),
-    )
 }
 
 /// VirtualBox needs the disk as a VMDK inside an OVF.
@@ -241,9 +225,4 @@ fn ovf_source(ctx: &Context, plan: &DebootstrapPlan) -> Result<PathBuf, Error> {
 fn unsafe_euid() -> u32 {
     // SAFETY: geteuid(2) cannot fail.
     unsafe { libc::geteuid() }
-}
-
-/// Whether the debootstrap builder can run here (root on Linux).
-pub fn available() -> bool {
-    cfg!(target_os = "linux") && unsafe_euid() == 0
 }

@@ -4,33 +4,17 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::platform::Provider;
 use crate::template::{TemplateError, Templates};
 
-/// Which Packer template (and Vagrant provider) a build uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BoxProvider {
-    /// qemu builder → box for Vagrant's libvirt provider.
-    Libvirt,
-    /// virtualbox-ovf builder → VirtualBox box.
-    Virtualbox,
-}
-
-impl BoxProvider {
-    /// The Vagrant provider name (also in artifact names).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BoxProvider::Libvirt => "libvirt",
-            BoxProvider::Virtualbox => "virtualbox",
-        }
-    }
-
-    /// The template for this provider.
-    pub fn template_name(self) -> &'static str {
-        match self {
-            BoxProvider::Libvirt => "box-configs/debootstrap-qemu.json.hbs",
-            BoxProvider::Virtualbox => "box-configs/debootstrap-virtualbox.json.hbs",
-        }
+/// The Packer template that builds a base box for `provider`: Packer's qemu
+/// builder for the qemu-based providers (a libvirt box), virtualbox-ovf for
+/// VirtualBox.
+pub fn template_name(provider: Provider) -> &'static str {
+    if provider.is_virtualbox() {
+        "box-configs/debootstrap-virtualbox.json.hbs"
+    } else {
+        "box-configs/debootstrap-qemu.json.hbs"
     }
 }
 
@@ -39,6 +23,9 @@ impl BoxProvider {
 pub struct DebootstrapVars {
     /// `kvm` or `tcg`.
     pub accelerator: String,
+    /// qemu `-cpu` model: `max` under TCG (x86-64-v3, so today's wheels
+    /// run), `host` under KVM.
+    pub cpu_model: String,
     /// Virtual CPUs.
     pub cpus: u32,
     /// Memory in MiB.
@@ -99,10 +86,10 @@ pub fn environment_vars(c: &Config) -> Vec<String> {
 /// Render the template for `provider` with `vars`.
 pub fn render(
     templates: &Templates,
-    provider: BoxProvider,
+    provider: Provider,
     vars: &DebootstrapVars,
 ) -> Result<String, TemplateError> {
-    templates.render(provider.template_name(), vars)
+    templates.render(template_name(provider), vars)
 }
 
 /// A path as the template wants it (absolute, lossless for UTF-8 paths).
@@ -117,6 +104,7 @@ mod tests {
     pub(crate) fn vars() -> DebootstrapVars {
         DebootstrapVars {
             accelerator: "tcg".into(),
+            cpu_model: "max".into(),
             cpus: 2,
             memory_mb: 1024,
             disk_gb: 4,
@@ -134,7 +122,7 @@ mod tests {
 
     #[test]
     fn both_templates_render_to_json_with_packer_syntax_kept() {
-        for p in [BoxProvider::Libvirt, BoxProvider::Virtualbox] {
+        for p in [Provider::Libvirt, Provider::Virtualbox] {
             let text = render(&Templates::new(None), p, &vars()).unwrap();
             let v: serde_json::Value =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{p:?}: {e}\n{text}"));
@@ -146,11 +134,15 @@ mod tests {
             assert_eq!(v["post-processors"][0]["output"], "/w/packer/a-libvirt.box");
         }
         let q: serde_json::Value = serde_json::from_str(
-            &render(&Templates::new(None), BoxProvider::Libvirt, &vars()).unwrap(),
+            &render(&Templates::new(None), Provider::Libvirt, &vars()).unwrap(),
         )
         .unwrap();
         assert_eq!(q["builders"][0]["disk_image"], true);
         assert_eq!(q["builders"][0]["accelerator"], "tcg");
+        assert_eq!(
+            q["builders"][0]["qemuargs"][1],
+            serde_json::json!(["-cpu", "max"])
+        );
         assert_eq!(q["builders"][0]["disk_size"], "4G");
     }
 

@@ -1,65 +1,11 @@
-//! libvirt specifics of the `-u` stage: which domain type (`kvm` or `qemu`)
-//! to ask vagrant-libvirt for.
-//!
-//! libvirt reports KVM as available whenever `/dev/kvm` exists, yet on some
-//! hosts a KVM guest hangs or qemu aborts. So `kvm` is chosen only when the
-//! probe of [`crate::tool::accel`] booted a kernel under KVM.
-use std::path::{Path, PathBuf};
+//! libvirt specifics of Vagrant VMs: the storage volumes vagrant-libvirt
+//! uploads boxes to, and the domain's disk that `-e` exports.
+use std::path::PathBuf;
 
 use crate::context::Context;
 use crate::error::Error;
 use crate::process::Cmd;
 use crate::stage::StageError;
-use crate::template::vagrantfile::LibvirtDriver;
-use crate::tool::accel::{self, Accel};
-
-/// The libvirt domain type for `accel`.
-pub fn driver_for(accel: Accel) -> LibvirtDriver {
-    match accel {
-        Accel::Kvm => LibvirtDriver::Kvm,
-        Accel::Tcg => LibvirtDriver::Qemu,
-    }
-}
-
-/// Decide the libvirt domain type for this run, from config `vm.accelerator`
-/// (probing KVM for `auto`; `--dry-run` assumes software emulation).
-/// A probe that cannot run at all means software emulation, with a warning.
-pub fn driver(ctx: &Context) -> Result<LibvirtDriver, Error> {
-    if ctx.runner.is_dry_run() {
-        ctx.ui
-            .info("libvirt: dry run, no KVM probe; assuming software emulation (`qemu`)");
-        return Ok(LibvirtDriver::Qemu);
-    }
-    // no kernel on the host (common in containers): the base disk's own
-    // kernel, which `-p` keeps next to the cached disk, serves as well
-    let kernel = accel::host_kernels().into_iter().next().or_else(|| {
-        super::debootstrap::plan(ctx, super::debootstrap::BoxProvider::Libvirt)
-            .ok()
-            .map(|p| p.disk.kernel)
-            .filter(|k| k.exists())
-    });
-    let mut probe_err = None;
-    let decision = accel::decide(
-        ctx.config.vm.accelerator,
-        Path::new("/dev/kvm").exists(),
-        kernel.as_deref(),
-        |cmd| match ctx.runner.run_unchecked(cmd) {
-            Ok(out) => Some(out),
-            Err(e) => {
-                probe_err = Some(e);
-                None
-            }
-        },
-    );
-    if let Some(e) = probe_err {
-        if e.is_interrupted() {
-            return Err(e.into());
-        }
-        ctx.ui.warn(&format!("KVM probe could not run: {e}"));
-    }
-    ctx.ui.info(&format!("libvirt: {}", decision.describe()));
-    Ok(driver_for(decision.accel()))
-}
 
 /// `virsh vol-list` of the pool vagrant-libvirt uploads boxes to.
 pub fn vol_list_cmd() -> Cmd {
@@ -198,6 +144,7 @@ pub fn system_disk(ctx: &Context) -> Result<PathBuf, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn system_disk_from_captured_domblklist() {
@@ -235,11 +182,5 @@ mod tests {
         assert_eq!(vols.len(), 2);
         let p = box_volume_prefix("vmbuild/hub");
         assert_eq!(vols.iter().filter(|v| v.starts_with(&p)).count(), 1);
-    }
-
-    #[test]
-    fn tcg_means_the_qemu_domain_type() {
-        assert_eq!(driver_for(Accel::Tcg), LibvirtDriver::Qemu);
-        assert_eq!(driver_for(Accel::Kvm), LibvirtDriver::Kvm);
     }
 }

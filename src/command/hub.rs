@@ -2,87 +2,64 @@
 //! over SSH with the appliance's own `tljh-config`, which validates the
 //! value and restarts the hub. The VM is the project's Vagrant VM unless
 //! `--host` names another machine (an OpenStack instance, say).
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::{Args, HubAction, HubArgs};
 use crate::context::{Context, RunOptions};
 use crate::error::Error;
+use crate::machine::session;
 use crate::process::SystemRunner;
 use crate::remote::RemoteCommand;
 use crate::remote::Transport;
-use crate::remote::ssh::{SshConfig, SshTransport, Target};
+use crate::request::{Global, HubCommand, HubRequest};
 use crate::ui::Ui;
 
 /// Where `tljh-config` is installed on the appliance (recipes/20-hub.toml).
 pub const TLJH_CONFIG: &str = "/usr/local/sbin/tljh-config";
 
 /// The remote command for `action` (arguments escaped by construction).
-pub fn command(action: &HubAction) -> RemoteCommand {
+pub fn command(action: &HubCommand) -> RemoteCommand {
     let c = RemoteCommand::new(TLJH_CONFIG);
     match action {
-        HubAction::Show => c.arg("show"),
-        HubAction::Set { key, value } => c.arg("set").arg(key).arg(value),
-        HubAction::Unset { key } => c.arg("unset").arg(key),
-        HubAction::Reload => c.arg("reload"),
+        HubCommand::Show => c.arg("show"),
+        HubCommand::Set { key, value } => c.arg("set").arg(key).arg(value),
+        HubCommand::Unset { key } => c.arg("unset").arg(key),
+        HubCommand::Reload => c.arg("reload"),
     }
 }
 
 /// Run `vmbuild hub …`.
-pub fn run(h: &HubArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Error> {
-    let config = crate::config::resolve(args)?;
+pub fn run(h: &HubRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Error> {
+    let config = crate::config::resolve(global)?;
     for s in crate::config::secrets::secret_values(&config) {
         ui.add_secret(&s);
     }
     let project_dir =
         std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
-    let (cfg, sudo) = match &h.host {
-        Some(host) => {
-            let target: Target = host.parse().map_err(|e: crate::remote::ssh::TargetError| {
-                Error::Usage(format!("--host: {e}"))
-            })?;
-            let keys = h.key.iter().cloned().collect::<Vec<PathBuf>>();
-            let mut cfg = SshConfig::new(&target, keys, &project_dir);
-            if let Some(kh) = &h.known_hosts {
-                cfg.known_hosts = kh.clone();
-            }
-            (cfg, target.user != "root")
-        }
+    let cfg = match &h.remote {
+        Some(remote) => super::provision::ssh_config(remote, &project_dir)?,
         None => {
-            let ctx = Context {
+            let ctx = Context::new(
                 config,
                 project_dir,
-                runner: Arc::new(SystemRunner::new(Arc::clone(ui), false)),
-                ui: Arc::clone(ui),
-                opts: RunOptions::default(),
-            };
-            let v = crate::stage::up::vagrant(&ctx);
-            if !crate::stage::up::machine_created(&v, &ctx.config.name) {
+                Arc::new(SystemRunner::new(Arc::clone(ui), false)),
+                Arc::clone(ui),
+                RunOptions::default(),
+            );
+            let Some(m) = crate::machine::existing(&ctx) else {
                 return Err(Error::Usage(
                     "no VM for this project: bring it up with `vmbuild -u`, or name one with --host"
                         .into(),
                 ));
-            }
-            let ssh = crate::stage::up::read_ssh_config(&ctx, &v)?;
-            let kh = v.state_dir().join("vmbuild_known_hosts");
-            let sudo = ssh.user != "root";
-            (crate::stage::provision::transport_config(&ssh, kh), sudo)
+            };
+            m.endpoint(&ctx)?.ssh_config()
         }
     };
-    let mut cmd = command(&h.action);
+    let sudo = cfg.user != "root";
+    let mut cmd = command(&h.command);
     if sudo {
         cmd = cmd.sudo();
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let out = rt.block_on(async {
-        let t = SshTransport::connect(cfg).await?;
-        let out = t.exec(&cmd).await;
-        t.disconnect().await;
-        out
-    })?;
+    let out = session::with_session(cfg, async |t| Ok(t.exec(&cmd).await?))?;
     // tljh-config's output is the answer (JSON for `show`): plain on
     // stdout for pipes, secrets masked, progress lines stay on stderr
     print!("{}", ui.mask(&out.stdout_str()));
@@ -109,7 +86,7 @@ mod tests {
 
     #[test]
     fn values_reach_tljh_config_as_single_arguments() {
-        let c = command(&HubAction::Set {
+        let c = command(&HubCommand::Set {
             key: "admin_users".into(),
             value: "alice,bob; rm -rf /".into(),
         });
@@ -118,7 +95,7 @@ mod tests {
             "/usr/local/sbin/tljh-config set admin_users 'alice,bob; rm -rf /'"
         );
         assert_eq!(
-            command(&HubAction::Show).to_shell(),
+            command(&HubCommand::Show).to_shell(),
             "/usr/local/sbin/tljh-config show"
         );
     }

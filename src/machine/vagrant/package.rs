@@ -1,7 +1,7 @@
 //! `-e` for the VirtualBox provider: the box is Vagrant's own `vagrant
 //! package` of the cleaned-up, halted VM (VirtualBox exports it through
-//! VBoxManage). vmbuild converts disks of libvirt VMs only, so the other
-//! formats are refused here with a way out.
+//! VBoxManage). vmbuild converts disks of libvirt and qemu VMs only, so the
+//! other formats are refused with a way out ([`refuse_disk_formats`]).
 //!
 //! Noticed, not handled: after the cleanup removed the host keys, sshd takes
 //! no new connection, so Vagrant's graceful halt (over SSH) fails and the
@@ -16,7 +16,6 @@ use crate::error::Error;
 use crate::export::hash::hash_file;
 use crate::export::{self, ExportError, Format};
 use crate::stage::StageError;
-use crate::tool::vagrant::Vagrant;
 
 /// Where `vagrant package` writes: a fresh name (it refuses an existing
 /// file) with the partial prefix, so an interrupted run's leftover is swept.
@@ -27,42 +26,40 @@ pub fn partial_path(out_dir: &Path, name: &str, pid: u32) -> PathBuf {
     ))
 }
 
-/// The box of the VirtualBox VM; other formats are refused.
-pub fn package(
-    ctx: &Context,
-    v: &Vagrant,
-    formats: &[Format],
-) -> Result<Vec<export::Artifact>, Error> {
-    if let Some(f) = formats.iter().find(|f| **f != Format::Box) {
-        return Err(StageError::Precondition(format!(
-            "export format `{}` from a VirtualBox VM is not supported: vmbuild exports disks of libvirt VMs; \
-             use `--provider libvirt`, or export.formats = [\"box\"]",
+/// A VirtualBox VM exports to the `box` format only: say so before anything
+/// is done.
+pub fn refuse_disk_formats(formats: &[Format]) -> Result<(), Error> {
+    match formats.iter().find(|f| **f != Format::Box) {
+        Some(f) => Err(StageError::Precondition(format!(
+            "export format `{}` from a VirtualBox VM is not supported: vmbuild exports disks of libvirt and qemu VMs; \
+             use `--provider qemu` or `--provider libvirt`, or export.formats = [\"box\"]",
             f.extension()
         ))
-        .into());
+        .into()),
+        None => Ok(()),
     }
-    if formats.is_empty() {
-        return Ok(Vec::new());
-    }
-    super::export_vm::clean_up_and_halt(ctx, v)?;
+}
+
+/// `vagrant package` of the cleaned-up, halted VirtualBox VM.
+pub fn package(ctx: &Context) -> Result<Vec<export::Artifact>, Error> {
+    let v = super::vagrant(ctx);
     let out_dir = ctx.output_dir();
     let dest = out_dir.join(format!("{}.box", ctx.config.name));
     let tmp = partial_path(&out_dir, &ctx.config.name, std::process::id());
     let started = Instant::now();
-    let packed =
-        super::up::stream_vagrant(ctx, &v.package(&ctx.config.name, &tmp), "vagrant package")
-            .map_err(Error::from)
-            .and_then(|()| {
-                if ctx.runner.is_dry_run() {
-                    return Ok(None);
-                }
-                let (sha256, size) =
-                    hash_file(&tmp).map_err(|e| ExportError::io("hashing", &tmp, e))?;
-                std::fs::rename(&tmp, &dest)
-                    .map_err(|e| ExportError::io("moving into place", &dest, e))?;
-                let art = export::record(&ctx.ui, Format::Box, dest, sha256, size, started)?;
-                Ok(Some(art))
-            });
+    let packed = super::stream_vagrant(ctx, &v.package(&ctx.config.name, &tmp), "vagrant package")
+        .map_err(Error::from)
+        .and_then(|()| {
+            if ctx.runner.is_dry_run() {
+                return Ok(None);
+            }
+            let (sha256, size) =
+                hash_file(&tmp).map_err(|e| ExportError::io("hashing", &tmp, e))?;
+            std::fs::rename(&tmp, &dest)
+                .map_err(|e| ExportError::io("moving into place", &dest, e))?;
+            let art = export::record(&ctx.ui, Format::Box, dest, sha256, size, started)?;
+            Ok(Some(art))
+        });
     if packed.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

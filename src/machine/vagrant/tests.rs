@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::context::{Context, RunOptions};
+use crate::platform::{Accel, Builder, Platform, Provider};
 use crate::process::{FakeRunner, Output};
 use crate::ui::Ui;
 
@@ -30,13 +31,21 @@ fn context(dir: &Path, runner: Arc<FakeRunner>) -> Context {
     std::fs::create_dir_all(dir.join("builds")).unwrap();
     std::fs::write(dir.join("builds/devhub-libvirt.box"), b"box").unwrap();
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    Context {
+    Context::new(
         config,
-        project_dir: dir.to_owned(),
+        dir.to_owned(),
         runner,
-        ui: Arc::new(Ui::silent()),
-        opts: RunOptions::default(),
-    }
+        Arc::new(Ui::silent()),
+        RunOptions::default(),
+    )
+    .with_platform(Platform {
+        provider: Provider::Libvirt,
+        accel: Accel::Tcg,
+        builder: Builder::Debootstrap,
+        provider_reason: "test".into(),
+        accel_reason: "test".into(),
+        builder_reason: "test".into(),
+    })
 }
 
 fn vagrant_calls(r: &FakeRunner) -> Vec<String> {
@@ -58,7 +67,7 @@ fn up_adds_the_box_boots_reads_ssh_config_then_provisions() {
     no_pool.stderr = b"error: failed to get pool 'default'\nerror: Storage pool not found: no storage pool with matching name 'default'\n".to_vec();
     r.on(&["virsh"], no_pool);
     let ctx = context(dir.path(), Arc::clone(&r));
-    let err = super::run(&ctx).unwrap_err();
+    let err = crate::stage::up::run(&ctx).unwrap_err();
     // no recipes of its own: the built-in appliance is written out and the
     // engine connects (to the fixture's endpoint, whose key does not exist)
     assert!(err.to_string().contains("cannot load SSH key"), "{err}");
@@ -74,6 +83,7 @@ fn up_adds_the_box_boots_reads_ssh_config_then_provisions() {
     );
     let vf = std::fs::read_to_string(dir.path().join(".vmbuild/vagrant/Vagrantfile")).unwrap();
     assert!(vf.contains("lv.driver = 'qemu'"), "{vf}");
+    assert!(vf.contains("lv.cpu_mode = 'maximum'"), "{vf}");
     assert!(vf.contains("type: '9p'"), "{vf}");
 }
 
@@ -84,7 +94,7 @@ fn a_failed_up_reports_vagrants_own_message() {
     let failure = "1,,ui,error,boom\n2,,error-exit,VagrantPlugins::ProviderLibvirt::Errors::FogCreateServerError,Error while creating domain: Call to virDomainCreateWithFlags failed.\n";
     r.on(&["vagrant", "up"], out(1, failure));
     let ctx = context(dir.path(), Arc::clone(&r));
-    let err = super::run(&ctx).unwrap_err().to_string();
+    let err = crate::stage::up::run(&ctx).unwrap_err().to_string();
     assert!(
         err.ends_with(
             "failed: Error while creating domain: Call to virDomainCreateWithFlags failed."
@@ -109,7 +119,7 @@ fn bad_ip_and_missing_share_are_user_errors() {
     let r = Arc::new(FakeRunner::new());
     let mut ctx = context(dir.path(), r);
     ctx.config.shared_data.host_dir = "nope".into();
-    let e = super::run(&ctx).unwrap_err();
+    let e = crate::stage::up::run(&ctx).unwrap_err();
     assert_eq!(e.exit_code(), crate::error::ExitCode::Usage);
     assert!(e.to_string().contains("-d none"), "{e}");
 }
@@ -120,7 +130,7 @@ fn a_missing_box_says_to_run_p() {
     let r = Arc::new(FakeRunner::new());
     let ctx = context(dir.path(), Arc::clone(&r));
     std::fs::remove_file(dir.path().join("builds/devhub-libvirt.box")).unwrap();
-    let e = super::run(&ctx).unwrap_err().to_string();
+    let e = crate::stage::up::run(&ctx).unwrap_err().to_string();
     assert!(e.contains("vmbuild -p"), "{e}");
     assert!(r.commands().is_empty());
 }

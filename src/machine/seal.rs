@@ -1,0 +1,43 @@
+//! Sealing a copy of the exported VM's disk for OVA and qcow2.
+//!
+//! The `.box` keeps Vagrant's conventions (the `vagrant` account with
+//! Vagrant's well-known key and passwordless sudo; Vagrant swaps the key at
+//! the first `vagrant up`). An OVA or a qcow2 must not: anyone who knows that
+//! key would be root. So the disk those are made from is a throwaway overlay
+//! of the cleaned VM's disk, booted once with plain qemu: the cleanup recipes
+//! run again (the boot made new logs and host keys), then the seal recipes
+//! (`recipes/seal/`) remove every build-time way in, and the guest is powered
+//! off. The VM's own disk stays as it was, so `-u` can log in again.
+use std::time::Duration;
+
+use super::qemu::throwaway::Throwaway;
+use super::session;
+use crate::appliance::files::RecipeSet;
+use crate::context::Context;
+use crate::error::Error;
+
+/// How long a seal that powers the guest off itself gets before vmbuild
+/// asks over QMP.
+const SELF_POWEROFF: Duration = Duration::from_secs(20);
+
+/// Boot an overlay of `disk`, clean it up and seal it, power it off. The
+/// returned guest is stopped; its [`Throwaway::disk`] is the sealed disk
+/// (an overlay over `disk`), removed when it is dropped.
+pub fn sealed(ctx: &Context, disk: &std::path::Path) -> Result<Throwaway, Error> {
+    ctx.ui
+        .info("sealing a copy of the disk for OVA and qcow2 (no build-time access ships)");
+    let t = Throwaway::boot(ctx, disk, "seal")?;
+    let endpoint = t.endpoint().clone();
+    session::apply_set(ctx, &endpoint, RecipeSet::Cleanup, false)?;
+    session::apply_set(ctx, &endpoint, RecipeSet::Seal, false)?;
+    // the seal may power the guest off itself; otherwise ask over QMP (SSH
+    // no longer lets anyone in)
+    let start = std::time::Instant::now();
+    while t.is_running() && start.elapsed() < SELF_POWEROFF {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    if t.is_running() {
+        t.power_down(ctx)?;
+    }
+    Ok(t)
+}

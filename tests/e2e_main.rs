@@ -1,0 +1,294 @@
+//! The README's main command, end to end, the way a user gets it:
+//! 1. `vmbuild -pue` in a fresh project directory (lean package set for
+//!    time), on the path `auto` picks on this machine (plain qemu under TCG
+//!    here: no libvirt daemon, no VirtualBox);
+//! 2. the artifacts: checksums, `vmbuild audit` clean;
+//! 3. the disk inside the exported OVA, booted with plain qemu on the
+//!    hardware its OVF declares (AHCI SATA, E1000), and the exported qcow2 on
+//!    virtio, both behind throwaway overlays: the hub used from outside
+//!    through nginx over HTTPS like a student would (log in, spawn, a Python
+//!    cell importing the configured packages, an R cell, the shared data),
+//!    and the attacks of issue 12 replayed;
+//! 4. `vmbuild -u` again brings the project's VM back and converges, a third
+//!    `-u` changes nothing, and `vmbuild hub` works on the project's VM.
+//!
+//! Timings are printed as MEASURED lines.
+#[path = "support/appliance.rs"]
+mod appliance;
+#[path = "support/base_box.rs"]
+mod base_box;
+#[path = "support/gate.rs"]
+mod gate;
+#[path = "support/vm.rs"]
+mod vm;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The appliance's name in the test project (artifact file names).
+const NAME: &str = "e2e-main";
+
+fn vmbuild(dir: &Path, args: &[&str]) -> Output {
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    eprintln!(
+        "--- vmbuild {} (exit {:?}, {:.0} s)\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        t.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The lean config: the default Python packages (numpy, pandas, scipy,
+/// matplotlib: the Illegal-instruction crash of a wrong guest CPU shows in
+/// them), R with one package from Debian, bundled shared data, and an owner
+/// key for SSH to the sealed images.
+fn write_project(dir: &Path, owner_pub: &str) {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/hello.txt"), "hello from the project\n").unwrap();
+    std::fs::write(
+        dir.join("vmbuild.toml"),
+        format!(
+            "name = \"{NAME}\"\n\
+             [vm]\ncpus = 2\nmemory_mb = 2048\ndisk_gb = 8\n\
+             [r]\napt_packages = [\"r-cran-tidyr\"]\n\
+             [shared_data]\nbundled_dir = \"data\"\n\
+             [access]\nssh_keys = [{owner_pub:?}]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The project shares the suites' debootstrap base-disk cache: the same
+/// base-disk inputs hit it, and CI builds the disk once for all suites.
+fn share_base_disks(project: &Path) {
+    let work = project.join(".vmbuild");
+    std::fs::create_dir_all(&work).unwrap();
+    let target = Path::new(base_box::BASE_CACHE).join("base");
+    std::fs::create_dir_all(&target).unwrap();
+    std::os::unix::fs::symlink(&target, work.join("base")).unwrap();
+}
+
+fn ssh_keygen(dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("owner_ed25519");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "owner@e2e", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "ssh-keygen");
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    (key, public.trim().to_owned())
+}
+
+/// Stream the member ending in `suffix` out of the tar `archive` into `dest`.
+fn tar_member(archive: &Path, suffix: &str, dest: &Path) {
+    let list = Command::new("tar")
+        .arg("-tf")
+        .arg(archive)
+        .output()
+        .unwrap();
+    let name = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .find(|l| l.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", archive.display()))
+        .to_owned();
+    let out = Command::new("tar")
+        .arg("-xOf")
+        .arg(archive)
+        .arg(&name)
+        .stdout(std::fs::File::create(dest).unwrap())
+        .status()
+        .unwrap();
+    assert!(out.success(), "tar -xOf {name}");
+}
+
+fn overlay(base: &Path, format: &str, overlay: &Path) {
+    let ok = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-F", format, "-b"])
+        .arg(base)
+        .arg(overlay)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "qemu-img create overlay");
+}
+
+#[test]
+fn the_main_command_makes_an_appliance_students_can_use() {
+    if !gate::e2e(
+        "runs `vmbuild -pue` (qemu provider, TCG), boots the exported OVA disk and qcow2 and uses the hub (~35 min)",
+    ) {
+        return;
+    }
+    gate::require(
+        unsafe { libc::geteuid() } == 0,
+        "root (debootstrap, loop devices)",
+    );
+    let d = gate::Deadline::arm("main command", Duration::from_secs(75 * 60));
+    let scratch = tempfile::tempdir_in("/var/tmp").unwrap();
+    let s = scratch.path();
+    let project = s.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let (owner_key, owner_pub) = ssh_keygen(s);
+    write_project(&project, &owner_pub);
+    share_base_disks(&project);
+
+    // 1. the README's main command
+    d.step("vmbuild -pue");
+    let t = Instant::now();
+    let out = {
+        let _l = base_box::lock_cache();
+        vmbuild(&project, &["-pue", "-l", "run.log"])
+    };
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "vmbuild -pue failed");
+    eprintln!("MEASURED vmbuild -pue: {:.0} s", t.elapsed().as_secs_f64());
+    assert!(
+        printed.contains("platform: provider qemu"),
+        "auto picks plain qemu here and says why"
+    );
+    let builds = project.join("builds");
+    for f in ["box", "ova", "qcow2"] {
+        let a = builds.join(format!("{NAME}.{f}"));
+        assert!(a.is_file(), "{} missing", a.display());
+        assert!(
+            printed.contains(&a.display().to_string()),
+            "summary names {f}"
+        );
+        let ok = Command::new("sha256sum")
+            .arg("-c")
+            .arg(format!("{NAME}.{f}.sha256"))
+            .current_dir(&builds)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{f} checksum");
+    }
+    for line in [
+        "==> Summary",
+        "admin password",
+        "VBoxManage import",
+        "vmbuild upload",
+    ] {
+        assert!(printed.contains(line), "the summary says `{line}`");
+    }
+
+    // 2. the artifacts pass the audit
+    d.step("vmbuild audit");
+    for f in ["ova", "qcow2"] {
+        let out = vmbuild(&project, &["audit", &format!("builds/{NAME}.{f}")]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "audit of the {f} found something"
+        );
+    }
+
+    // 3. boot what was shipped, on the hardware it declares
+    d.step("boot the OVA's disk and the qcow2");
+    let ova_vmdk = s.join("ova-disk.vmdk");
+    tar_member(&builds.join(format!("{NAME}.ova")), ".vmdk", &ova_vmdk);
+    overlay(&ova_vmdk, "vmdk", &s.join("ova-run.qcow2"));
+    overlay(
+        &builds.join(format!("{NAME}.qcow2")),
+        "qcow2",
+        &s.join("qcow2-run.qcow2"),
+    );
+    let boot = |disk: &str, hw: vm::Hardware| {
+        let [ssh, http, https] = [vm::free_port(), vm::free_port(), vm::free_port()];
+        let guest = vm::Vm::boot(&vm::VmSpec {
+            hardware: hw,
+            disk: &s.join(disk),
+            memory_mb: 2048,
+            cpus: 2,
+            forwards: vec![(ssh, 22), (http, 80), (https, 443)],
+            share: None,
+            serial: s.join(format!("{disk}.serial.log")),
+            snapshot: false,
+        });
+        (guest, ssh, http, https)
+    };
+    let ova = boot("ova-run.qcow2", vm::Hardware::Ovf);
+    let qcow2 = boot("qcow2-run.qcow2", vm::Hardware::Virtio);
+    let (ova_serial, qcow2_serial) = (ova.0.serial.clone(), qcow2.0.serial.clone());
+    d.context("OVA guest console", move || vm::tail(&ova_serial, 3000));
+    d.context("qcow2 guest console", move || vm::tail(&qcow2_serial, 3000));
+    for (label, (guest, ssh, http, https)) in [("OVA", &ova), ("qcow2", &qcow2)] {
+        d.step(&format!("{label}: wait for SSH"));
+        let booted = guest.wait_for_ssh(*ssh, Duration::from_secs(600));
+        eprintln!(
+            "MEASURED {label} boot to SSH: {:.0} s",
+            booted.as_secs_f64()
+        );
+        d.step(&format!("{label}: hub and security checks"));
+        appliance::check_appliance(&appliance::Appliance {
+            label,
+            guest,
+            ssh_port: *ssh,
+            http_port: *http,
+            https_port: *https,
+            owner_key: &owner_key,
+            python_imports: "numpy, pandas, scipy, matplotlib",
+            r_libraries: "tidyr",
+            shared_file: "shared_data/hello.txt",
+            shared_text: "hello from the project",
+        });
+    }
+    drop(ova);
+    drop(qcow2);
+
+    // 4. the project's VM again: back up, converged, reachable by `vmbuild hub`
+    d.step("vmbuild -u after the export");
+    let out = vmbuild(&project, &["-u"]);
+    assert_eq!(out.status.code(), Some(0), "-u after -e");
+    d.step("vmbuild -u again: no change");
+    let out = vmbuild(&project, &["-u"]);
+    assert_eq!(out.status.code(), Some(0), "second -u");
+    assert!(
+        text(&out).contains("changed=0"),
+        "a second -u changes nothing"
+    );
+    d.step("vmbuild hub");
+    let out = vmbuild(&project, &["hub", "set", "idle_timeout_secs", "1800"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = vmbuild(&project, &["hub", "show"]);
+    let settings: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("`hub show` prints JSON on stdout");
+    assert_eq!(settings["idle_timeout_secs"], 1800);
+    assert_eq!(
+        vmbuild(&project, &["hub", "set", "no_such_key", "1"])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    // nothing left running
+    d.step("vmbuild -c");
+    let out = vmbuild(&project, &["-c"]);
+    assert_eq!(out.status.code(), Some(0), "-c");
+    let left = Command::new("pgrep")
+        .args(["-f", &project.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "processes left: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}

@@ -1,0 +1,160 @@
+//! Using a booted appliance from outside, like a student and an attacker
+//! would: the hub over HTTPS through nginx (tests/support/hub_check.py) and
+//! the attacks of issue 12 (tests/support/security_check.py), run with a
+//! cached venv that has `requests` and `websocket-client`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::vm::{self, Vm};
+
+/// Where the checker venv is cached across runs.
+const CHECKER_VENV: &str = "/var/cache/vmbuild-test/checker-venv";
+
+/// requests + websocket-client for the checkers, in a cached venv.
+pub fn checker_python() -> PathBuf {
+    let venv = Path::new(CHECKER_VENV);
+    let py = venv.join("bin/python3");
+    let ready = venv.join(".ready-2");
+    if !ready.exists() {
+        let _ = std::fs::remove_dir_all(venv);
+        std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "python3 -m venv (apt-get install python3-venv)"
+        );
+        let ok = Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .args(["requests==2.34.2", "websocket-client==1.9.2"])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "pip install requests websocket-client");
+        std::fs::write(&ready, "").unwrap();
+    }
+    py
+}
+
+/// A booted appliance and what it should offer.
+pub struct Appliance<'a> {
+    /// For messages: `OVA`, `qcow2`.
+    pub label: &'a str,
+    /// The guest.
+    pub guest: &'a Vm,
+    /// Host ports forwarded to the guest's 22, 80 and 443.
+    pub ssh_port: u16,
+    /// Host port of the guest's port 80.
+    pub http_port: u16,
+    /// Host port of the guest's port 443.
+    pub https_port: u16,
+    /// The owner's private key (its public half is in vmbuild.toml).
+    pub owner_key: &'a Path,
+    /// Python modules a notebook cell imports, comma-separated.
+    pub python_imports: &'a str,
+    /// R libraries an R cell loads, comma-separated.
+    pub r_libraries: &'a str,
+    /// A shared-data file relative to the user's home, and its content.
+    pub shared_file: &'a str,
+    /// Text the shared file holds.
+    pub shared_text: &'a str,
+}
+
+/// What the instance printed on its console at first boot.
+pub struct FirstBoot {
+    /// The per-instance admin password.
+    pub admin_password: String,
+    /// The SHA-256 fingerprint of the instance's TLS certificate.
+    pub tls_fingerprint: String,
+}
+
+/// Wait for the first-boot lines on the console (password, fingerprint).
+pub fn first_boot(guest: &Vm, limit: Duration) -> FirstBoot {
+    let start = Instant::now();
+    loop {
+        let console = std::fs::read_to_string(&guest.serial).unwrap_or_default();
+        let find = |key: &str| {
+            console
+                .lines()
+                .rev()
+                .find_map(|l| l.split_once(key).map(|(_, v)| v.trim().to_owned()))
+        };
+        if let (Some(p), Some(f)) = (
+            find("hub admin password:"),
+            find("TLS certificate SHA-256 fingerprint:"),
+        ) {
+            return FirstBoot {
+                admin_password: p,
+                tls_fingerprint: f,
+            };
+        }
+        assert!(
+            start.elapsed() < limit,
+            "no first-boot password and fingerprint on the console within {} s; console:\n{}",
+            limit.as_secs(),
+            vm::tail(&guest.serial, 3000)
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+}
+
+/// Run the hub and security checks against `a`; panics with the checkers'
+/// output on the first failure.
+pub fn check_appliance(a: &Appliance<'_>) {
+    let fb = first_boot(a.guest, Duration::from_secs(600));
+    let py = checker_python();
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
+    let base = format!("https://127.0.0.1:{}", a.https_port);
+    let t = Instant::now();
+    let hub = Command::new(&py)
+        .arg(support.join("hub_check.py"))
+        .args(["--base", &base, "--fingerprint", &fb.tls_fingerprint])
+        .args(["--admin", "admin", "--password", &fb.admin_password])
+        .args([
+            "--python-imports",
+            a.python_imports,
+            "--r-libraries",
+            a.r_libraries,
+        ])
+        .args([
+            "--shared-file",
+            a.shared_file,
+            "--shared-text",
+            a.shared_text,
+        ])
+        .status()
+        .unwrap();
+    assert!(
+        hub.success(),
+        "{}: hub checks failed; console:\n{}",
+        a.label,
+        vm::tail(&a.guest.serial, 3000)
+    );
+    eprintln!(
+        "MEASURED {} hub checks: {:.0} s",
+        a.label,
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let sec = Command::new(&py)
+        .arg(support.join("security_check.py"))
+        .args(["--base", &base, "--fingerprint", &fb.tls_fingerprint])
+        .args(["--http-port", &a.http_port.to_string()])
+        .args(["--ssh-port", &a.ssh_port.to_string()])
+        .args(["--admin", "admin", "--password", &fb.admin_password])
+        .arg("--owner-key")
+        .arg(a.owner_key)
+        .status()
+        .unwrap();
+    assert!(sec.success(), "{}: security checks failed", a.label);
+    eprintln!(
+        "MEASURED {} security checks: {:.0} s",
+        a.label,
+        t.elapsed().as_secs_f64()
+    );
+}
