@@ -61,10 +61,13 @@ impl Summary {
                     "admin password ({users}): the one set in hub.admin_password; every copy of the image shares it"
                 ));
             } else {
-                out.push(format!(
-                    "admin password ({users}) of the local VM: {} (mode 0600)",
-                    crate::appliance::vars::password_file(&ctx.work_dir()).display()
-                ));
+                let file = crate::appliance::vars::password_file(&ctx.work_dir());
+                if file.is_file() {
+                    out.push(format!(
+                        "admin password ({users}) of the local VM: {} (mode 0600)",
+                        file.display()
+                    ));
+                }
                 if self.artifacts.iter().any(|a| a.format != Format::Box) {
                     out.push(
                         "each VM made from the OVA or qcow2 makes its own admin password at first boot and prints it on its console"

@@ -5,6 +5,7 @@ pub mod embedded;
 pub mod files;
 pub mod password;
 pub mod run;
+pub mod trust;
 pub mod vars;
 
 use thiserror::Error;

@@ -32,6 +32,12 @@ pub fn load_recipes(
     for s in &prepared.secrets {
         ui.add_secret(s);
     }
+    if set == RecipeSet::Provision
+        && let Some(line) = prepared.vars["appliance"]["build_trust"].as_str()
+        && !line.is_empty()
+    {
+        ui.info(line);
+    }
     let files = if explicit.is_empty() {
         recipe_files(&site.project_dir, &site.work_dir, set)?
     } else {
@@ -108,6 +114,7 @@ mod tests {
             project_dir: d.path().to_owned(),
             work_dir: d.path().join(".vmbuild"),
             vagrant: false,
+            build_vm: false,
         };
         let ui = Ui::new(crate::ui::Verbosity::Quiet, None).unwrap();
         load_recipes(&config, &site, &[], set, &[], &ui).expect("built-in recipes load")

@@ -18,6 +18,10 @@ pub struct Site {
     pub work_dir: PathBuf,
     /// Vagrant brought the VM up (and mounts the shared folder itself).
     pub vagrant: bool,
+    /// The machine is a VM vmbuild builds here (`-u`, `-e`): it may use this
+    /// machine's network trust (see [`super::trust`]); `provision --host`
+    /// machines do not.
+    pub build_vm: bool,
 }
 
 /// Variables for the recipes, and what must be masked or shown.
@@ -38,7 +42,14 @@ pub fn password_file(work_dir: &Path) -> PathBuf {
 
 /// Build the variables for `config` at `site`.
 pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError> {
-    let mut secrets = Vec::new();
+    let host = host_trust(config, site);
+    let effective = host.apply(config);
+    let config = &effective;
+    let mut secrets: Vec<String> = [&host.http_proxy, &host.https_proxy]
+        .into_iter()
+        .flatten()
+        .filter_map(|url| proxy_password(url))
+        .collect();
     let pw = password::admin_password(
         config.hub.admin_password.as_deref(),
         &password_file(&site.work_dir),
@@ -65,6 +76,10 @@ pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError>
         // system bundle once update-ca-certificates took it in
         "ca_bundle_probe": ca.lines().rev().nth(2).unwrap_or_default(),
         "ca_bundle": ca,
+        "build_ca_bundle_sha256": crate::recipe::resources::sha256_hex(host.ca_bundle.as_bytes()),
+        "build_ca_bundle_probe": host.ca_bundle.lines().rev().nth(2).unwrap_or_default(),
+        "build_ca_bundle": host.ca_bundle,
+        "build_trust": if host.is_empty() { String::new() } else { host.describe() },
         "admin_passwords_json": admin_passwords_json,
         "hub_settings_json": pretty(&hub_settings(config)),
         "user_packages": user_packages(config, site)?,
@@ -76,6 +91,28 @@ pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError>
         secrets,
         new_password: pw.generated_now.then_some(pw.password),
     })
+}
+
+/// The password in a proxy URL's `user:password@`, if any.
+fn proxy_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (userinfo, _) = rest.split_once('@')?;
+    let (_, pw) = userinfo.split_once(':')?;
+    Some(pw.to_owned())
+}
+
+/// The host's network trust, for VMs vmbuild builds here (and when the
+/// config does not turn detection off).
+fn host_trust(config: &Config, site: &Site) -> super::trust::HostTrust {
+    if !(site.build_vm && config.proxy.detect_host) {
+        return super::trust::HostTrust::default();
+    }
+    super::trust::detect(
+        config,
+        &site.project_dir,
+        std::path::Path::new(super::trust::HOST_CA_DIR),
+        &|n| std::env::var(n).ok(),
+    )
 }
 
 fn pretty(v: &Value) -> String {
@@ -251,6 +288,7 @@ mod tests {
             project_dir: dir.to_owned(),
             work_dir: dir.join(".vmbuild"),
             vagrant,
+            build_vm: false,
         }
     }
 

@@ -20,6 +20,7 @@ pub fn run(p: &ProvisionRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Er
         work_dir: project_dir.join(&config.build.work_dir),
         project_dir: project_dir.clone(),
         vagrant: false,
+        build_vm: false,
     };
     let recipe = crate::appliance::run::load_recipes(
         &config,

@@ -196,6 +196,11 @@ pub struct ProxyConfig {
     pub no_proxy: Option<String>,
     /// PEM files of extra CA certificates to trust in the guest (TLS-intercepting networks).
     pub extra_ca_certs: Vec<String>,
+    /// Keep `extra_ca_certs` trusted in the exported image (default: build time only).
+    pub keep_extra_ca_certs: bool,
+    /// Use this machine's extra CA certificates (/usr/local/share/ca-certificates)
+    /// and proxy environment variables while building VMs; never kept in the image.
+    pub detect_host: bool,
 }
 
 /// The JupyterHub appliance.

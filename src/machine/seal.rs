@@ -8,17 +8,11 @@
 //! run again (the boot made new logs and host keys), then the seal recipes
 //! (`recipes/seal/`) remove every build-time way in, and the guest is powered
 //! off. The VM's own disk stays as it was, so `-u` can log in again.
-use std::time::Duration;
-
 use super::qemu::throwaway::Throwaway;
 use super::session;
 use crate::appliance::files::RecipeSet;
 use crate::context::Context;
 use crate::error::Error;
-
-/// How long a seal that powers the guest off itself gets before vmbuild
-/// asks over QMP.
-const SELF_POWEROFF: Duration = Duration::from_secs(20);
 
 /// Boot an overlay of `disk`, clean it up and seal it, power it off. The
 /// returned guest is stopped; its [`Throwaway::disk`] is the sealed disk
@@ -30,12 +24,8 @@ pub fn sealed(ctx: &Context, disk: &std::path::Path) -> Result<Throwaway, Error>
     let endpoint = t.endpoint().clone();
     session::apply_set(ctx, &endpoint, RecipeSet::Cleanup, false)?;
     session::apply_set(ctx, &endpoint, RecipeSet::Seal, false)?;
-    // the seal may power the guest off itself; otherwise ask over QMP (SSH
-    // no longer lets anyone in)
-    let start = std::time::Instant::now();
-    while t.is_running() && start.elapsed() < SELF_POWEROFF {
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    // SSH no longer lets anyone in: an ACPI shutdown over QMP (harmless if
+    // the seal already started one)
     if t.is_running() {
         t.power_down(ctx)?;
     }

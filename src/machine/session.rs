@@ -113,6 +113,7 @@ pub fn site(ctx: &Context, shares_data_itself: bool) -> Site {
         project_dir: ctx.project_dir.clone(),
         work_dir: ctx.work_dir(),
         vagrant: shares_data_itself,
+        build_vm: true,
     }
 }
 
