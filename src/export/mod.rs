@@ -20,6 +20,7 @@ pub mod ova;
 pub mod ovf;
 pub mod ovf_check;
 pub mod qcow2;
+pub mod uptodate;
 pub mod ustar;
 pub mod vagrant_box;
 pub mod vmdk;

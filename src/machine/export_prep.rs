@@ -28,12 +28,27 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
+/// The VM's disk, cleaned up and halted.
+#[derive(Debug, Clone)]
+pub struct Halted {
+    /// The system disk.
+    pub disk: PathBuf,
+    /// Its stamp (path, size, mtime) after the cleanup.
+    pub stamp: String,
+    /// Nothing touched it since an earlier `-e` cleaned it up.
+    pub untouched: bool,
+}
+
 /// Clean the VM up and halt it (unless the stamp shows that was done and the
 /// disk is untouched since); return its system disk.
-pub fn cleaned_and_halted(ctx: &Context, m: &Machine) -> Result<PathBuf, Error> {
+pub fn cleaned_and_halted(ctx: &Context, m: &Machine) -> Result<Halted, Error> {
     if ctx.runner.is_dry_run() {
         clean_up_and_halt(ctx, m)?;
-        return Ok(PathBuf::from("<the VM's disk>"));
+        return Ok(Halted {
+            disk: PathBuf::from("<the VM's disk>"),
+            stamp: String::new(),
+            untouched: false,
+        });
     }
     let disk = m.disk(ctx)?;
     let stamp = m.state_file(ctx, STAMP);
@@ -42,14 +57,22 @@ pub fn cleaned_and_halted(ctx: &Context, m: &Machine) -> Result<PathBuf, Error> 
         ctx.ui.info(
             "the VM is halted and its disk untouched since the last export's cleanup: not booting it again",
         );
-        return Ok(disk);
+        return Ok(Halted {
+            disk,
+            stamp: current.as_str().to_owned(),
+            untouched: true,
+        });
     }
     remove_if_present(&stamp)?;
     clean_up_and_halt(ctx, m)?;
     let halted = BoxStamp::of(&disk)?;
     crate::artifact::write_atomic(&stamp, halted.as_str().as_bytes())
         .map_err(io("writing", &stamp))?;
-    Ok(disk)
+    Ok(Halted {
+        disk,
+        stamp: halted.as_str().to_owned(),
+        untouched: false,
+    })
 }
 
 /// Boot the VM if it is halted, run the cleanup recipes in it, halt it.

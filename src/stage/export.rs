@@ -16,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::context::Context;
 use crate::error::Error;
 use crate::export::hash::copy_interruptible;
+use crate::export::uptodate::ExportRecord;
 use crate::export::{self, ExportError, ExportRequest, Format, vagrant_box};
 use crate::machine::{self, Machine, export_prep, vagrant::package};
 
@@ -71,7 +72,8 @@ pub fn run(ctx: &Context) -> Result<Vec<export::Artifact>, Error> {
 /// The VM's disk, cleaned up and halted: the box from it as it is, the
 /// disk formats from a sealed copy.
 fn from_vm(ctx: &Context, m: &Machine, formats: &[Format]) -> Result<Vec<export::Artifact>, Error> {
-    let disk = export_prep::cleaned_and_halted(ctx, m)?;
+    let halted = export_prep::cleaned_and_halted(ctx, m)?;
+    let disk = &halted.disk;
     ctx.ui.info(&format!(
         "source: the provisioned VM's disk {}",
         disk.display()
@@ -83,6 +85,27 @@ fn from_vm(ctx: &Context, m: &Machine, formats: &[Format]) -> Result<Vec<export:
         c.network.forward_http_port,
         c.network.forward_https_port,
     );
+    let settings = crate::manifest::sha256_hex(
+        format!(
+            "{}\n{formats:?}\n{}\n{}\n{}\n{vagrantfile}\n{}",
+            env!("CARGO_PKG_VERSION"),
+            c.name,
+            c.vm.cpus,
+            c.vm.memory_mb,
+            ctx.output_dir().display()
+        )
+        .as_bytes(),
+    );
+    let record_file = m.state_file(ctx, "vmbuild-exported.json");
+    if halted.untouched
+        && let Some(done) =
+            ExportRecord::read(&record_file).and_then(|r| r.still_valid(&halted.stamp, &settings))
+    {
+        ctx.ui.info(
+            "the artifacts in the output dir were exported from this very disk with these settings: up to date",
+        );
+        return Ok(done);
+    }
     let out_dir = ctx.output_dir();
     let request = |disk: &Path, formats: &[Format]| -> Result<Vec<export::Artifact>, Error> {
         if formats.is_empty() {
@@ -110,16 +133,21 @@ fn from_vm(ctx: &Context, m: &Machine, formats: &[Format]) -> Result<Vec<export:
         .copied()
         .filter(|f| *f != Format::Box)
         .collect();
-    let mut artifacts = request(&disk, &boxes)?;
+    let _ = std::fs::remove_file(&record_file);
+    let mut artifacts = request(disk, &boxes)?;
     if !disks.is_empty() {
         if ctx.runner.is_dry_run() {
             ctx.ui
                 .info("would seal a copy of the disk for OVA and qcow2");
-            artifacts.extend(request(&disk, &disks)?);
+            artifacts.extend(request(disk, &disks)?);
         } else {
-            let sealed = machine::seal::sealed(ctx, &disk)?;
+            let sealed = machine::seal::sealed(ctx, disk)?;
             artifacts.extend(request(sealed.disk(), &disks)?);
         }
+    }
+    if !ctx.runner.is_dry_run() {
+        // losing the record only costs the next -e a re-export
+        let _ = ExportRecord::new(&halted.stamp, &settings, &artifacts).write(&record_file);
     }
     Ok(artifacts)
 }
