@@ -38,19 +38,19 @@ pub fn run(stages: &Stages, global: &Global, ui: &Arc<Ui>) -> Result<(), Error> 
     );
     let mut summary = Summary::default();
     if stages.clean {
-        stage::clean::run(&ctx)?;
+        summary.time("-c", || stage::clean::run(&ctx))?;
     }
     if stages.reset {
-        stage::reset::run(&ctx)?;
+        summary.time("-r", || stage::reset::run(&ctx))?;
     }
     if stages.packer {
-        stage::base_box::run(&ctx)?;
+        summary.time("-p", || stage::base_box::run(&ctx))?;
     }
     if stages.up {
-        summary.up = Some(stage::up::run(&ctx)?);
+        summary.up = Some(summary.time("-u", || stage::up::run(&ctx))?);
     }
     if stages.export {
-        summary.artifacts = stage::export::run(&ctx)?;
+        summary.artifacts = summary.time("-e", || stage::export::run(&ctx))?;
     }
     summary.print(&ctx);
     Ok(())

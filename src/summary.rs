@@ -12,6 +12,8 @@ pub struct Summary {
     pub up: Option<Up>,
     /// `-e` wrote these.
     pub artifacts: Vec<Artifact>,
+    /// Wall time of each stage that ran, in order.
+    pub stage_secs: Vec<(&'static str, f64)>,
 }
 
 fn size(bytes: u64) -> String {
@@ -23,7 +25,29 @@ fn size(bytes: u64) -> String {
     }
 }
 
+/// `83 s` or `12 min 5 s`.
+fn duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s < 120 {
+        format!("{s} s")
+    } else {
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
 impl Summary {
+    /// Run stage `flag`, recording its wall time.
+    pub fn time<T, E>(
+        &mut self,
+        flag: &'static str,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let t = std::time::Instant::now();
+        let r = f();
+        self.stage_secs.push((flag, t.elapsed().as_secs_f64()));
+        r
+    }
+
     /// The summary's lines (empty when the run made nothing worth one).
     pub fn lines(&self, ctx: &Context) -> Vec<String> {
         let mut out = Vec::new();
@@ -75,6 +99,16 @@ impl Summary {
                     );
                 }
             }
+        }
+        if self.up.is_some() || !self.artifacts.is_empty() {
+            out.push(format!(
+                "time: {}",
+                self.stage_secs
+                    .iter()
+                    .map(|(f, s)| format!("{f} {}", duration(*s)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         for a in &self.artifacts {
             match a.format {
