@@ -13,20 +13,9 @@ use super::base_box::BoxStamp;
 use crate::appliance::files::RecipeSet;
 use crate::context::Context;
 use crate::error::Error;
-use crate::stage::StageError;
+use crate::stage::io_err as io;
 
 const STAMP: &str = "vmbuild-export-ready";
-
-fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| {
-        StageError::Io {
-            what,
-            path: path.display().to_string(),
-            source,
-        }
-        .into()
-    }
-}
 
 /// The VM's disk, cleaned up and halted.
 #[derive(Debug, Clone)]

@@ -63,6 +63,23 @@ pub fn for_up(ctx: &Context) -> Result<Machine, Error> {
     })
 }
 
+/// The host folder of `-d DIR` (config `shared_data.host_dir`), checked to
+/// be a directory; `None` for `none`.
+pub fn shared_data_dir(ctx: &Context) -> Result<Option<PathBuf>, Error> {
+    let s = &ctx.config.shared_data;
+    if s.host_dir == "none" {
+        return Ok(None);
+    }
+    let dir = ctx.project_dir.join(&s.host_dir);
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "shared data folder `{}` (flag -d, config `shared_data.host_dir`) is not a directory; create it, or pass `-d none`",
+            dir.display()
+        )));
+    }
+    Ok(Some(dir))
+}
+
 impl Machine {
     /// Who runs it.
     pub fn provider(&self) -> Provider {

@@ -53,18 +53,9 @@ impl SystemRunner {
                 command: cmd.to_string(),
             });
         }
-        let program = cmd.get_program().to_string_lossy().into_owned();
         let mut child = Self::command(cmd)
             .spawn()
-            .map_err(|source| ProcessError::Spawn {
-                hint: if source.kind() == std::io::ErrorKind::NotFound {
-                    install_hint(&program)
-                } else {
-                    String::new()
-                },
-                program,
-                source,
-            })?;
+            .map_err(|source| spawn_error(cmd, source))?;
         // if vmbuild dies, the guard terminates the child's process group
         super::guard::watch(child.id());
         if let (Some(bytes), Some(mut stdin)) =
@@ -126,6 +117,20 @@ impl SystemRunner {
                 });
             }
         }
+    }
+}
+
+/// A program that did not start; a missing one comes with an install hint.
+fn spawn_error(cmd: &Cmd, source: std::io::Error) -> ProcessError {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    ProcessError::Spawn {
+        hint: if source.kind() == std::io::ErrorKind::NotFound {
+            install_hint(&program)
+        } else {
+            String::new()
+        },
+        program,
+        source,
     }
 }
 
@@ -255,16 +260,7 @@ impl Runner for SystemRunner {
                 Ok(())
             });
         }
-        let program = cmd.get_program().to_string_lossy().into_owned();
-        let child = c.spawn().map_err(|source| ProcessError::Spawn {
-            hint: if source.kind() == std::io::ErrorKind::NotFound {
-                install_hint(&program)
-            } else {
-                String::new()
-            },
-            program,
-            source,
-        })?;
+        let child = c.spawn().map_err(|source| spawn_error(cmd, source))?;
         let pid = child.id();
         super::guard::watch(pid);
         // not waited for here; whoever stops it reaps nothing (it is

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::manifest::{self, BoxManifest, Freshness};
 use crate::platform::{Builder, Provider};
 use crate::stage::StageError;
+use crate::stage::io_err;
 
 mod lock;
 mod packer_run;
@@ -242,9 +243,4 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.display().to_string();
-    move |source| Error::Stage(StageError::Io { what, path, source })
 }

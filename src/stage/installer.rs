@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::StageError;
 use super::packer_job::PackerJob;
 use crate::config::Config;
 use crate::context::Context;
 use crate::download::{self, DownloadError, Fetched};
 use crate::error::Error;
+use crate::stage::io_err;
 use crate::template::TemplateError;
 use crate::template::installer::{InstallerPaths, for_provider, render_installer};
 
@@ -33,11 +33,6 @@ pub fn on_path(name: &str, dirs: Option<&OsStr>) -> bool {
 /// A value the config loader accepted but the installer cannot use (exit 2).
 fn config_value(key: &str, message: String) -> Error {
     Error::Usage(format!("configuration key `{key}`: {message}"))
-}
-
-fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.display().to_string();
-    move |source| Error::Stage(StageError::Io { what, path, source })
 }
 
 /// SHA-256 of `text`, hex.

@@ -32,3 +32,12 @@ pub enum StageError {
     #[error("{0}")]
     Unexpected(String),
 }
+
+/// `map_err` for file-system work: `what` failed on `path`.
+pub fn io_err(
+    what: &'static str,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> crate::error::Error + use<> {
+    let path = path.display().to_string();
+    move |source| crate::error::Error::Stage(StageError::Io { what, path, source })
+}

@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::platform::Provider;
 use crate::remote::ssh::Target;
 use crate::stage::StageError;
+use crate::stage::io_err as io;
 
 /// Vagrant's well-known insecure key: the base box's `vagrant` account
 /// accepts it (Vagrant's convention, which the exported `.box` keeps).
@@ -50,17 +51,6 @@ pub const SHARE_TAG: &str = "vmbuild_data";
 pub struct QemuVm {
     dir: PathBuf,
     name: String,
-}
-
-fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| {
-        StageError::Io {
-            what,
-            path: path.display().to_string(),
-            source,
-        }
-        .into()
-    }
 }
 
 impl QemuVm {
@@ -281,20 +271,13 @@ impl QemuVm {
 /// The shared folder of `-d DIR` (config `shared_data.host_dir`) over 9p.
 fn share(ctx: &Context) -> Result<Option<Share>, Error> {
     let s = &ctx.config.shared_data;
-    if s.host_dir == "none" {
+    let Some(dir) = super::shared_data_dir(ctx)? else {
         return Ok(None);
-    }
+    };
     if !matches!(s.kind.as_str(), "auto" | "9p") {
         return Err(Error::Usage(format!(
             "shared_data.kind `{}` does not work with the qemu provider (it shares folders over 9p): use `auto` or `9p`",
             s.kind
-        )));
-    }
-    let dir = ctx.project_dir.join(&s.host_dir);
-    if !dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "shared data folder `{}` (flag -d, config `shared_data.host_dir`) is not a directory; create it, or pass `-d none`",
-            dir.display()
         )));
     }
     Ok(Some(Share {

@@ -63,17 +63,10 @@ pub fn static_ip(ip: &str) -> Result<Option<String>, Error> {
 
 fn shared_folder(ctx: &Context, provider: Provider) -> Result<Option<SharedFolder>, Error> {
     let s = &ctx.config.shared_data;
-    if s.host_dir == "none" {
+    let Some(dir) = crate::machine::shared_data_dir(ctx)? else {
         return Ok(None);
-    }
+    };
     let kind = SyncedFolderKind::choose(&s.kind, provider).map_err(Error::Usage)?;
-    let dir = ctx.project_dir.join(&s.host_dir);
-    if !dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "shared data folder `{}` (flag -d, config `shared_data.host_dir`) is not a directory; create it, or pass `-d none`",
-            dir.display()
-        )));
-    }
     Ok(Some(SharedFolder {
         host_dir: dir.display().to_string(),
         mount_point: s.mount_point.clone(),

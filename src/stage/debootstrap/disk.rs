@@ -15,11 +15,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::process::Cmd;
 use crate::stage::StageError;
-
-fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.display().to_string();
-    move |source| Error::Stage(StageError::Io { what, path, source })
-}
+use crate::stage::io_err;
 
 /// Undoes mounts and the loop device on drop (interrupt, error or panic),
 /// then removes the partial files and the (now empty) mount point.

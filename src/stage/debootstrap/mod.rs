@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::platform::{Accel, Provider};
 use crate::stage::StageError;
+use crate::stage::io_err;
 use crate::stage::packer_job::PackerJob;
 use recipe::{BaseDiskRecipe, VAGRANT_INSECURE_PUBLIC_KEY};
 use template::DebootstrapVars;
@@ -94,11 +95,6 @@ pub fn plan(ctx: &Context, provider: Provider) -> Result<DebootstrapPlan, Error>
         packer_dir: ctx.work_dir().join("packer"),
         inputs,
     })
-}
-
-fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.display().to_string();
-    move |source| Error::Stage(StageError::Io { what, path, source })
 }
 
 /// Build (or reuse) the base disk, render the template for the run's
