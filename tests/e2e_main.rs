@@ -130,6 +130,54 @@ fn overlay(base: &Path, format: &str, overlay: &Path) {
     assert!(ok.success(), "qemu-img create overlay");
 }
 
+/// Wait until `ok()` holds, for at most `limit`.
+fn wait_until(limit: Duration, ok: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < limit,
+            "condition not met within {} s",
+            limit.as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Whether a qemu runs `disk` (ps finds it by its command line).
+fn qemu_running(disk: &Path) -> bool {
+    let out = Command::new("pgrep")
+        .args(["-f", &format!("qemu-system-x86_64 .*{}", disk.display())])
+        .output()
+        .unwrap();
+    !out.stdout.is_empty()
+}
+
+/// A command on the project's running qemu VM, over the SSH port vmbuild
+/// recorded, with the key the box accepts.
+fn project_ssh(project: &Path, script: &str) -> String {
+    let q = project.join(".vmbuild/qemu");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(q.join("state.json")).unwrap()).unwrap();
+    let out = Command::new("ssh")
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args(["-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-i"])
+        .arg(q.join("vagrant_insecure_key"))
+        .args([
+            "-p",
+            &state["ssh_port"].to_string(),
+            "vagrant@127.0.0.1",
+            script,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn the_main_command_makes_an_appliance_students_can_use() {
     if !gate::e2e(
@@ -253,17 +301,44 @@ fn the_main_command_makes_an_appliance_students_can_use() {
     drop(ova);
     drop(qcow2);
 
-    // 4. the project's VM again: back up, converged, reachable by `vmbuild hub`
-    d.step("vmbuild -u after the export");
-    let out = vmbuild(&project, &["-u"]);
+    // 4. the project's VM again. Interrupted while it boots (Ctrl-C, then
+    // SIGKILL of vmbuild): no qemu left. Then up with a host folder over
+    // 9p, converged, reachable by `vmbuild hub`.
+    let up = ["-u", "-d", "data"];
+    let disk = project.join(".vmbuild/qemu/disk.qcow2");
+    for (signal, code) in [(libc::SIGINT, Some(130)), (libc::SIGKILL, None)] {
+        d.step(&format!("vmbuild -u interrupted by signal {signal}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
+            .args(up)
+            .current_dir(&project)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until(Duration::from_secs(120), || qemu_running(&disk));
+        std::thread::sleep(Duration::from_secs(5));
+        // SAFETY: kill(2) of our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), code, "exit status after signal {signal}");
+        wait_until(Duration::from_secs(30), || !qemu_running(&disk));
+    }
+    d.step("vmbuild -u -d data after the export");
+    let out = vmbuild(&project, &up);
     assert_eq!(out.status.code(), Some(0), "-u after -e");
     d.step("vmbuild -u again: no change");
-    let out = vmbuild(&project, &["-u"]);
+    let out = vmbuild(&project, &up);
     assert_eq!(out.status.code(), Some(0), "second -u");
     assert!(
         text(&out).contains("changed=0"),
         "a second -u changes nothing"
     );
+    let shared = project_ssh(
+        &project,
+        "findmnt -no FSTYPE /srv/data; cat /srv/data/hello.txt",
+    );
+    assert_eq!(shared, "9p\nhello from the project\n", "-d data over 9p");
     d.step("vmbuild hub");
     let out = vmbuild(&project, &["hub", "set", "idle_timeout_secs", "1800"]);
     assert_eq!(out.status.code(), Some(0));
