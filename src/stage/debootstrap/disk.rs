@@ -22,6 +22,10 @@ use crate::stage::io_err;
 struct Guard {
     mounts: Vec<PathBuf>,
     loop_dev: Option<String>,
+    /// The orphan guard's `losetup -d` for the loop device, in case vmbuild
+    /// is killed outright (then this Drop never runs; the mounts die with
+    /// the process's mount namespace). Disarmed once the device is detached.
+    detach_on_death: Option<crate::process::guard::Cleanup>,
     files: Vec<PathBuf>,
     mount_point: PathBuf,
 }
@@ -33,6 +37,9 @@ impl Drop for Guard {
         }
         if let Some(dev) = self.loop_dev.take() {
             let _ = sys::detach_loop(Path::new(&dev), 1);
+        }
+        if let Some(c) = self.detach_on_death.take() {
+            c.disarm();
         }
         for f in self.files.drain(..) {
             let _ = std::fs::remove_file(f);
@@ -98,6 +105,7 @@ fn build_here(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> Result
     let mut guard = Guard {
         mounts: Vec::new(),
         loop_dev: None,
+        detach_on_death: None,
         files: vec![
             p.raw.clone(),
             p.qcow2.clone(),
@@ -117,6 +125,9 @@ fn build_here(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> Result
     let dev = run(ctx, &cmds::losetup_attach(&p.raw))?;
     let dev = if dry { "/dev/loopN".to_owned() } else { dev };
     guard.loop_dev = Some(dev.clone());
+    guard.detach_on_death = (!dry).then(|| {
+        crate::process::guard::on_exit(&["losetup".to_owned(), "-d".to_owned(), dev.clone()])
+    });
     let _ = ctx.runner.run_unchecked(&cmds::partx_delete(&dev))?;
     run(ctx, &cmds::partx_add(&dev))?;
     let part = cmds::partition(&dev);
@@ -155,6 +166,9 @@ fn build_here(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> Result
     let _ = ctx.runner.run_unchecked(&cmds::partx_delete(&dev))?;
     run(ctx, &cmds::losetup_detach(&dev))?;
     guard.loop_dev = None;
+    if let Some(c) = guard.detach_on_death.take() {
+        c.disarm();
+    }
 
     ctx.ui.info("converting the base disk to qcow2");
     run(
