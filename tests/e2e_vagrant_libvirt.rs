@@ -45,7 +45,7 @@ fn config() -> String {
          [proxy]\nhttp_proxy = \"{PROXY}\"\nhttps_proxy = \"{PROXY}\"\n\n\
          [python]\npackages = []\n\n[r]\nenabled = false\n\n\
          [export]\nformats = [\"box\", \"qcow2\"]\n",
-        base_box::BOX_CONFIG
+        base_box::BOX_CONFIG.replace("provider = \"qemu\"", "provider = \"libvirt\"")
     )
 }
 

@@ -9,9 +9,10 @@ use std::path::Path;
 /// debootstrap base disks and .deb cache shared by every suite.
 pub const BASE_CACHE: &str = "/var/cache/vmbuild-test/base-box";
 
-/// A 4 GiB libvirt box with nothing extra: quick to build, boot and copy.
+/// A 4 GiB libvirt-format box (run by the qemu provider) with nothing extra:
+/// quick to build, boot and copy. The libvirt suite switches the provider.
 pub const BOX_CONFIG: &str = r#"name = "e2e-base"
-provider = "libvirt"
+provider = "qemu"
 
 [vm]
 cpus = 2

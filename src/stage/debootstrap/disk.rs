@@ -25,7 +25,10 @@ struct Guard {
     /// The orphan guard's `losetup -d` for the loop device, in case vmbuild
     /// is killed outright (then this Drop never runs; the mounts die with
     /// the process's mount namespace). Disarmed once the device is detached.
-    detach_on_death: Option<crate::process::guard::Cleanup>,
+    detach_on_death: Option<(
+        crate::process::guard::Cleanup,
+        crate::process::guard::Cleanup,
+    )>,
     files: Vec<PathBuf>,
     mount_point: PathBuf,
 }
@@ -38,8 +41,9 @@ impl Drop for Guard {
         if let Some(dev) = self.loop_dev.take() {
             let _ = sys::detach_loop(Path::new(&dev), 1);
         }
-        if let Some(c) = self.detach_on_death.take() {
-            c.disarm();
+        if let Some((a, b)) = self.detach_on_death.take() {
+            a.disarm();
+            b.disarm();
         }
         for f in self.files.drain(..) {
             let _ = std::fs::remove_file(f);
@@ -125,8 +129,12 @@ fn build_here(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> Result
     let dev = run(ctx, &cmds::losetup_attach(&p.raw))?;
     let dev = if dry { "/dev/loopN".to_owned() } else { dev };
     guard.loop_dev = Some(dev.clone());
+    // the partitions partx adds go first (clean-ups run newest first)
     guard.detach_on_death = (!dry).then(|| {
-        crate::process::guard::on_exit(&["losetup".to_owned(), "-d".to_owned(), dev.clone()])
+        (
+            crate::process::guard::on_exit(&["losetup".to_owned(), "-d".to_owned(), dev.clone()]),
+            crate::process::guard::on_exit(&["partx".to_owned(), "-d".to_owned(), dev.clone()]),
+        )
     });
     let _ = ctx.runner.run_unchecked(&cmds::partx_delete(&dev))?;
     run(ctx, &cmds::partx_add(&dev))?;
@@ -166,8 +174,9 @@ fn build_here(ctx: &Context, recipe: &BaseDiskRecipe, disk: &BaseDisk) -> Result
     let _ = ctx.runner.run_unchecked(&cmds::partx_delete(&dev))?;
     run(ctx, &cmds::losetup_detach(&dev))?;
     guard.loop_dev = None;
-    if let Some(c) = guard.detach_on_death.take() {
-        c.disarm();
+    if let Some((a, b)) = guard.detach_on_death.take() {
+        a.disarm();
+        b.disarm();
     }
 
     ctx.ui.info("converting the base disk to qcow2");
