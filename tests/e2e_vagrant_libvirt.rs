@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use support_libvirt::{LibvirtNetns, domains, lock, run_logged, spawn_and_interrupt};
+use support_libvirt::{
+    LibvirtNetns, domains, lock, run_logged, spawn_and_interrupt, spawn_and_signal,
+};
 
 const ROOT: &str = "/var/cache/vmbuild-test/vagrant-libvirt";
 
@@ -287,6 +289,23 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         "VM left after Ctrl-C: {:?}",
         our_domains()
     );
+
+    d.step("SIGKILL while the domain boots");
+    // vmbuild cannot clean up after SIGKILL; its orphan guard stops vagrant
+    // and runs `vagrant destroy -f`
+    let mut killed = vmbuild(&dir, Some(&ns), &up_args);
+    killed.env("VMBUILD_VM__ACCELERATOR", "tcg");
+    let (code, err) = spawn_and_signal(killed, "Starting domain", libc::SIGKILL);
+    assert_eq!(code, -1, "killed by SIGKILL:\n{err}");
+    let start = Instant::now();
+    while !our_domains().is_empty() || support_libvirt::vagrant_running() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "VM or vagrant left after SIGKILL: {:?}",
+            our_domains()
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 
     d.step("vmbuild -u (the lean appliance)");
     // 4. up + provision, then a converging re-run

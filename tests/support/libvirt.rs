@@ -116,7 +116,13 @@ impl Drop for KillOnDrop {
 
 /// Start `cmd`, wait for a stderr line containing `needle`, wait 3 s more,
 /// send SIGINT (as Ctrl-C would) and wait for the exit; (exit code, stderr).
-pub fn spawn_and_interrupt(mut cmd: Command, needle: &str) -> (i32, String) {
+pub fn spawn_and_interrupt(cmd: Command, needle: &str) -> (i32, String) {
+    spawn_and_signal(cmd, needle, libc::SIGINT)
+}
+
+/// Like [`spawn_and_interrupt`] with signal `sig`; the exit code is -1 when
+/// the process died of the signal (SIGKILL).
+pub fn spawn_and_signal(mut cmd: Command, needle: &str, sig: i32) -> (i32, String) {
     let mut child = KillOnDrop(
         cmd.stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -146,8 +152,21 @@ pub fn spawn_and_interrupt(mut cmd: Command, needle: &str) -> (i32, String) {
     }
     std::thread::sleep(Duration::from_secs(3));
     // SAFETY: signalling our own child (`ip netns exec` execs vmbuild in place).
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(child.0.id() as i32, sig) };
     let status = child.0.wait().unwrap();
     let all = reader.join().unwrap();
     (status.code().unwrap_or(-1), all)
+}
+
+/// Whether a `vagrant` process (Ruby) runs on the machine.
+pub fn vagrant_running() -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| {
+            let c = String::from_utf8_lossy(&c);
+            c.contains("/vagrant\0") || c.starts_with("vagrant\0")
+        })
 }
