@@ -36,7 +36,7 @@ pub fn run(h: &HubRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Error> {
     let project_dir =
         std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
     let cfg = match &h.remote {
-        Some(remote) => super::provision::ssh_config(remote, &project_dir)?,
+        Some(remote) => super::provision::ssh_config(remote, &project_dir, ui)?,
         None => {
             let ctx = Context::new(
                 config,
