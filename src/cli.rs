@@ -115,6 +115,7 @@ pub enum Command {
   vmbuild hub set mem_limit 2G
   vmbuild hub set admin_users alice,bob
   vmbuild hub set authenticator_settings.allowed_organizations '[\"my-org\"]'
+  vmbuild hub set authenticator_settings.client_secret - < secret.txt
   vmbuild hub unset mem_limit
   vmbuild hub --host debian@203.0.113.7 --key ~/.ssh/id_ed25519 show
 
@@ -135,6 +136,9 @@ pub struct HubArgs {
     /// known_hosts file for --host [default: .vmbuild/known_hosts]
     #[arg(long, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
+    /// Refuse a --host key that is not in known_hosts (default: trust it on first use and show its fingerprint)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `vmbuild hub` actions.
@@ -146,7 +150,8 @@ pub enum HubAction {
     Set {
         /// Setting name
         key: String,
-        /// New value (lists comma-separated; JSON for authenticator settings)
+        /// New value (lists comma-separated; JSON for authenticator settings);
+        /// `-` reads it from standard input (for secrets: not in argv or history)
         value: String,
     },
     /// Back to the provisioned value, then restart the hub
@@ -188,6 +193,9 @@ pub struct ProvisionArgs {
     /// known_hosts file for this project [default: .vmbuild/known_hosts]
     #[arg(long, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
+    /// Refuse a host key that is not in known_hosts (default: trust it on first use and show its fingerprint)
+    #[arg(long)]
+    pub strict: bool,
     /// Recipe files [default: the project's recipes/*.toml, else the built-in appliance]
     #[arg(value_name = "RECIPE")]
     pub recipes: Vec<PathBuf>,
@@ -287,6 +295,7 @@ impl Args {
                     host: p.host,
                     keys: p.key.into_iter().collect(),
                     known_hosts: p.known_hosts,
+                    strict: p.strict,
                 },
                 recipes: p.recipes,
                 check: p.check,
@@ -312,6 +321,7 @@ impl Args {
                     host,
                     keys: h.key.into_iter().collect(),
                     known_hosts: h.known_hosts,
+                    strict: h.strict,
                 }),
             }),
         };

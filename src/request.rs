@@ -111,6 +111,8 @@ pub struct RemoteHost {
     pub keys: Vec<PathBuf>,
     /// known_hosts file [default: `.vmbuild/known_hosts`].
     pub known_hosts: Option<PathBuf>,
+    /// `--strict`: refuse a host key that is not in known_hosts.
+    pub strict: bool,
 }
 
 /// `vmbuild provision …`.

@@ -43,16 +43,58 @@ impl std::fmt::Debug for Ui {
 /// The replacement text for a masked secret.
 pub const MASK: &str = "********";
 
+/// Open the `-l` log for appending. A new log is created 0600 (before the
+/// umask): it records every command run. The last path component is never
+/// followed when it is a symlink (`O_NOFOLLOW`), so a link planted where
+/// the log will go cannot make vmbuild write elsewhere. An existing log is
+/// appended to only when it is a regular file owned by the effective user.
+pub fn open_log(path: &Path) -> std::io::Result<File> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        // O_NONBLOCK: opening a FIFO must not hang; it is refused below
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "it is a symbolic link; vmbuild does not follow links for its log, name the file itself",
+                )
+            } else {
+                e
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    // SAFETY: geteuid(2) cannot fail and has no side effects.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "it belongs to uid {}, not to this user (uid {euid}); vmbuild appends only to its own log",
+                meta.uid()
+            ),
+        ));
+    }
+    Ok(file)
+}
+
 impl Ui {
-    /// A Ui writing to stderr, and to `log_path` (appended) when given.
+    /// A Ui writing to stderr, and to `log_path` when given (see [`open_log`]).
     pub fn new(verbosity: Verbosity, log_path: Option<&Path>) -> std::io::Result<Ui> {
         let log = match log_path {
-            Some(p) => Some(Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)?,
-            )),
+            Some(p) => Some(Mutex::new(open_log(p)?)),
             None => None,
         };
         Ok(Ui {
@@ -202,7 +244,76 @@ impl Ui {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
     use super::*;
+
+    #[test]
+    fn a_new_log_is_private_and_an_existing_one_is_appended_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.log");
+        let ui = Ui::new(Verbosity::Quiet, Some(&path)).unwrap();
+        ui.log("first");
+        drop(ui);
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let ui = Ui::new(Verbosity::Quiet, Some(&path)).unwrap();
+        ui.log("second");
+        drop(ui);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("first\n") && text.ends_with("second\n"),
+            "{text}"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().ino(), meta.ino());
+    }
+
+    #[test]
+    fn a_symlinked_log_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "precious\n").unwrap();
+        let link = dir.path().join("run.log");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = open_log(&link).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
+        // a dangling link is not followed to create its target either
+        let dangling = dir.path().join("dangling.log");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(open_log(&dangling).is_err());
+        assert!(!dir.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn only_regular_files_are_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open_log(dir.path()).unwrap_err();
+        assert!(
+            e.to_string().contains("Is a directory") || e.to_string().contains("regular"),
+            "{e}"
+        );
+        let e = open_log(Path::new("/dev/null")).unwrap_err();
+        assert_eq!(e.to_string(), "it is not a regular file");
+    }
+
+    #[test]
+    fn a_log_owned_by_someone_else_is_refused() {
+        // SAFETY: geteuid(2) cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIPPED: needs root to give a file away");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.log");
+        std::fs::write(&path, "theirs\n").unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        let e = open_log(&path).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().contains("belongs to uid 65534"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "theirs\n");
+    }
 
     #[test]
     fn secrets_are_masked_longest_first() {

@@ -169,6 +169,34 @@ fn an_unwritable_log_file_is_a_usage_error() {
         .stderr("error: cannot open log file `missing/dir/build.log`: No such file or directory (os error 2)\n");
 }
 
+#[test]
+fn a_symlinked_log_file_is_refused_with_exit_2() {
+    let t =
+        Test::new()
+            .file("victim.txt", "precious\n")
+            .args(&["-p", "--dry-run", "-l", "build.log"]);
+    std::os::unix::fs::symlink(t.path("victim.txt"), t.path("build.log")).expect("symlink");
+    t.run()
+        .code(2)
+        .stderr("error: cannot open log file `build.log`: it is a symbolic link; vmbuild does not follow links for its log, name the file itself\n");
+    assert_eq!(
+        std::fs::read_to_string(t.path("victim.txt")).expect("read"),
+        "precious\n"
+    );
+}
+
+#[test]
+fn a_new_log_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new().args(&["-p", "--dry-run", "-l", "build.log"]);
+    t.run().code(0);
+    let mode = std::fs::metadata(t.path("build.log"))
+        .expect("log written")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
 /// Which stage (0 = c, 1 = p, 2 = u, 3 = e) a line of output belongs to:
 /// a stage's `==>` step line, or its "not implemented yet" error.
 fn stage_of(line: &str) -> Option<usize> {

@@ -242,3 +242,40 @@ fn a_missing_config_file_is_a_usage_error() {
         "cannot read config file `does-not-exist.toml`: No such file or directory (os error 2)",
     );
 }
+
+#[test]
+fn a_work_dir_that_is_not_dedicated_is_refused() {
+    fixture(
+        "work_dir_project",
+        "work_dir_project.toml:3:12: `build.work_dir`: expected a directory used by vmbuild alone (`-c` empties it), found \".\", which is the project directory; use a new directory such as \".vmbuild\"",
+    );
+    let dir = Path::new(FIXTURES);
+    let show = ["config", "show"];
+    assert_usage_error(
+        &vmbuild(dir, &show, &[("VMBUILD_BUILD__WORK_DIR", "/tmp")]),
+        "environment variable `VMBUILD_BUILD__WORK_DIR`: expected a directory used by vmbuild alone (`-c` empties it), found \"/tmp\", which is the system directory `/tmp`; use a new directory such as \".vmbuild\"",
+    );
+    assert_usage_error(
+        &vmbuild(dir, &show, &[("VMBUILD_BUILD__WORK_DIR", "..")]),
+        &format!(
+            "environment variable `VMBUILD_BUILD__WORK_DIR`: expected a directory used by vmbuild alone (`-c` empties it), found \"..\", which contains the project directory `{FIXTURES}`; use a new directory such as \".vmbuild\""
+        ),
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+    let home_s = home.path().display().to_string();
+    assert_usage_error(
+        &vmbuild(
+            dir,
+            &show,
+            &[("VMBUILD_BUILD__WORK_DIR", &home_s), ("HOME", &home_s)],
+        ),
+        &format!(
+            "environment variable `VMBUILD_BUILD__WORK_DIR`: expected a directory used by vmbuild alone (`-c` empties it), found {home_s:?}, which is the home directory; use a new directory such as \".vmbuild\""
+        ),
+    );
+    // and `-c` never runs with it
+    assert_usage_error(
+        &vmbuild(dir, &["-c"], &[("VMBUILD_BUILD__WORK_DIR", "/tmp")]),
+        "environment variable `VMBUILD_BUILD__WORK_DIR`: expected a directory used by vmbuild alone (`-c` empties it), found \"/tmp\", which is the system directory `/tmp`; use a new directory such as \".vmbuild\"",
+    );
+}

@@ -3,6 +3,7 @@
 
 usage: tljh-config show
        tljh-config set KEY VALUE     e.g. set mem_limit 2G, set admin_users alice,bob
+       tljh-config set KEY -         the value from stdin (keeps secrets out of argv)
        tljh-config unset KEY         back to the value vmbuild provisioned
        tljh-config reload            restart the hub with the current settings
 
@@ -153,7 +154,12 @@ def main(argv):
         print(json.dumps(masked(merged), indent=2, sort_keys=True))
         return 0
     if cmd == "set" and len(args) == 2:
-        key, value = args[0], parse(args[0], args[1])
+        raw = args[1]
+        if raw == "-":
+            # a value on stdin is not visible in ps or sudo's log
+            raw = sys.stdin.read()
+            raw = raw[:-1] if raw.endswith("\n") else raw
+        key, value = args[0], parse(args[0], raw)
         if key.startswith("authenticator_settings."):
             local.setdefault("authenticator_settings", {})[key.split(".", 1)[1]] = value
         else:

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::config::CloudConfig;
 use super::error::CloudError;
+use crate::ui::Ui;
 
 /// The cloud name openstacksdk gives the `OS_*` variables.
 pub const ENVVARS_CLOUD: &str = "envvars";
@@ -68,10 +69,12 @@ impl SearchPaths {
 }
 
 /// Load the cloud `name` (or `OS_CLOUD`, or the `OS_*` variables) from the
-/// process environment and the standard places.
-pub fn load_cloud(name: Option<&str>) -> Result<CloudConfig, CloudError> {
+/// process environment and the standard places. Every credential of the
+/// cloud's entry is registered with `ui` before the entry is checked, so
+/// it is masked in whatever is printed from then on, errors included.
+pub fn load_cloud(name: Option<&str>, ui: &Ui) -> Result<CloudConfig, CloudError> {
     let env = |k: &str| std::env::var(k).ok();
-    load_cloud_with(name, &SearchPaths::from_env(&env), &env)
+    load_cloud_with(name, &SearchPaths::from_env(&env), &env, ui)
 }
 
 /// [`load_cloud`] with explicit search paths and environment (for tests).
@@ -79,6 +82,7 @@ pub(crate) fn load_cloud_with(
     name: Option<&str>,
     paths: &SearchPaths,
     env: &dyn Fn(&str) -> Option<String>,
+    ui: &Ui,
 ) -> Result<CloudConfig, CloudError> {
     let name = match name
         .map(str::to_owned)
@@ -94,7 +98,9 @@ pub(crate) fn load_cloud_with(
     };
     let clouds_file = paths.clouds_candidates().into_iter().find(|p| p.is_file());
     if name == ENVVARS_CLOUD && env("OS_AUTH_URL").is_some() {
-        return CloudConfig::from_value(&name, "the OS_* environment variables", &env_cloud(env));
+        let cloud = env_cloud(env);
+        register_credentials(&cloud, ui);
+        return CloudConfig::from_value(&name, "the OS_* environment variables", &cloud);
     }
     let Some(clouds_file) = clouds_file else {
         let searched: Vec<String> = paths
@@ -113,7 +119,10 @@ pub(crate) fn load_cloud_with(
     }
     let source = clouds_file.display().to_string();
     match clouds.get(&name) {
-        Some(v) => CloudConfig::from_value(&name, &source, v),
+        Some(v) => {
+            register_credentials(v, ui);
+            CloudConfig::from_value(&name, &source, v)
+        }
         None => {
             let known: Vec<&str> = clouds.keys().map(String::as_str).collect();
             Err(CloudError::Credentials(format!(
@@ -137,18 +146,41 @@ fn read_clouds(path: &Path) -> Result<Map<String, Value>, CloudError> {
     parse_clouds(path, &text)
 }
 
+/// Words that make a key's value a credential (`password`,
+/// `application_credential_secret`, `token`, ...).
+const CREDENTIAL_WORDS: &[&str] = &["password", "secret", "token", "passcode"];
+
+/// Register every string under a credential-like key of `entry` (at any
+/// depth) as a secret with `ui`.
+fn register_credentials(entry: &Value, ui: &Ui) {
+    match entry {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let k = k.to_ascii_lowercase();
+                match v {
+                    Value::String(s) if CREDENTIAL_WORDS.iter().any(|w| k.contains(w)) => {
+                        ui.add_secret(s);
+                    }
+                    Value::Number(n) if CREDENTIAL_WORDS.iter().any(|w| k.contains(w)) => {
+                        ui.add_secret(&n.to_string());
+                    }
+                    other => register_credentials(other, ui),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| register_credentials(v, ui)),
+        _ => {}
+    }
+}
+
 /// Parse clouds.yaml text; errors name the file and the position.
 pub(crate) fn parse_clouds(path: &Path, text: &str) -> Result<Map<String, Value>, CloudError> {
     let bad = |message: String| CloudError::CloudsYaml {
         path: path.to_owned(),
         message,
     };
-    let doc: Value = serde_saphyr::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        bad(msg
-            .trim_start_matches("error: ")
-            .replace("<input>", &path.display().to_string()))
-    })?;
+    let doc: Value =
+        serde_saphyr::from_str(text).map_err(|e| super::yaml_error::syntax_error(path, &e))?;
     match doc {
         Value::Object(mut top) => match top.remove("clouds") {
             Some(Value::Object(c)) => Ok(c),
@@ -202,6 +234,7 @@ fn env_cloud(env: &dyn Fn(&str) -> Option<String>) -> Value {
         "DOMAIN_ID",
         "DEFAULT_DOMAIN_NAME",
         "DEFAULT_DOMAIN_ID",
+        "TOKEN",
         "APPLICATION_CREDENTIAL_ID",
         "APPLICATION_CREDENTIAL_NAME",
         "APPLICATION_CREDENTIAL_SECRET",

@@ -3,6 +3,8 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::cloud::config::{Auth, DomainRef, ProjectScope, UserRef};
+use crate::cloud::yaml_error::unquote;
+use crate::ui::Ui;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openstack")
@@ -24,11 +26,20 @@ fn load(
     p: &SearchPaths,
     env: &[(&str, &str)],
 ) -> Result<CloudConfig, CloudError> {
+    load_with_ui(name, p, env, &Ui::silent())
+}
+
+fn load_with_ui(
+    name: Option<&str>,
+    p: &SearchPaths,
+    env: &[(&str, &str)],
+    ui: &Ui,
+) -> Result<CloudConfig, CloudError> {
     let map: HashMap<String, String> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    load_cloud_with(name, p, &|k| map.get(k).cloned())
+    load_cloud_with(name, p, &|k| map.get(k).cloned(), ui)
 }
 
 #[test]
@@ -176,13 +187,89 @@ fn nothing_named_is_a_clear_user_error() {
 }
 
 #[test]
+fn credentials_are_registered_as_secrets_even_when_the_cloud_is_refused() {
+    // from secure.yaml, merged
+    let ui = Ui::silent();
+    load_with_ui(Some("mycloud"), &paths(&["cwd"]), &[], &ui).unwrap();
+    assert_eq!(ui.mask("pw=from-secure-yaml"), "pw=********");
+    let ui = Ui::silent();
+    load_with_ui(Some("appcred"), &paths(&["cwd"]), &[], &ui).unwrap();
+    assert_eq!(ui.mask("s3cret-app"), "********");
+    // a token, in a cloud whose auth_type is refused
+    let mut p = paths(&[]);
+    p.clouds_override = Some(fixtures().join("bad/unsupported.yaml"));
+    let ui = Ui::silent();
+    load_with_ui(Some("tokencloud"), &p, &[], &ui).unwrap_err();
+    assert_eq!(ui.mask("tok-abc123 ok"), "******** ok");
+    // the OS_* variables, token included
+    let env = [
+        ("OS_AUTH_URL", "http://env.example:5000/v3"),
+        ("OS_USER_ID", "erin"),
+        ("OS_PASSWORD", "pw-env-123"),
+        ("OS_TOKEN", "tok-env-456"),
+    ];
+    let ui = Ui::silent();
+    load_with_ui(None, &paths(&[]), &env, &ui).unwrap();
+    assert_eq!(
+        ui.mask("pw-env-123 tok-env-456 erin"),
+        "******** ******** erin"
+    );
+}
+
+/// Every malformed file in tests/fixtures/openstack/bad/leaky-*.yaml holds
+/// the password `hunter2-LEAK` near its error.
+#[test]
+fn syntax_errors_show_position_and_expectation_but_no_text() {
+    let bad = fixtures().join("bad");
+    for (name, expected) in [
+        (
+            "leaky-indent.yaml",
+            "leaky-indent.yaml:5:29: invalid YAML: mapping values are not allowed in this context (the file's text is not shown: it may hold credentials)",
+        ),
+        (
+            "leaky-quote.yaml",
+            "leaky-quote.yaml:6:1: invalid YAML: invalid indentation in multiline quoted scalar (the file's text is not shown: it may hold credentials)",
+        ),
+        (
+            "leaky-char.yaml",
+            "leaky-char.yaml:5:17: invalid YAML: unexpected character (the file's text is not shown: it may hold credentials)",
+        ),
+        (
+            "leaky-duplicate.yaml",
+            "leaky-duplicate.yaml:5:7: invalid YAML: a key appears twice in the same mapping (the file's text is not shown: it may hold credentials)",
+        ),
+    ] {
+        let path = Path::new(name);
+        let text = std::fs::read_to_string(bad.join(name)).unwrap();
+        assert!(text.contains("hunter2-LEAK"), "{name}");
+        let e = parse_clouds(path, &text).unwrap_err();
+        assert!(e.is_user_error());
+        let e = e.to_string();
+        assert!(!e.contains("LEAK") && !e.contains("hunter"), "{e}");
+        assert_eq!(e, expected);
+    }
+}
+
+#[test]
+fn parser_messages_lose_quoted_text() {
+    assert_eq!(unquote("unexpected character: `@'"), "unexpected character");
+    assert_eq!(unquote("a `x' b `y' c"), "a  b  c");
+    assert_eq!(
+        unquote("did not find expected key"),
+        "did not find expected key"
+    );
+    assert_eq!(unquote("open `quote"), "open");
+}
+
+#[test]
 fn malformed_files_name_file_and_position() {
     let bad = fixtures().join("bad");
     let text = std::fs::read_to_string(bad.join("bad-indent.yaml")).unwrap();
     let e = parse_clouds(&bad.join("bad-indent.yaml"), &text)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("bad-indent.yaml") && e.contains('5'), "{e}");
+    assert!(e.contains("bad-indent.yaml:5:"), "{e}");
+    assert!(!e.contains("misaligned"), "{e}");
     let text = std::fs::read_to_string(bad.join("no-clouds.yaml")).unwrap();
     let e = parse_clouds(Path::new("no-clouds.yaml"), &text)
         .unwrap_err()

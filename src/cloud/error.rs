@@ -20,6 +20,19 @@ pub enum CloudError {
         /// What is wrong, with line and column where known.
         message: String,
     },
+    /// A clouds.yaml or secure.yaml file is not valid YAML. Only the
+    /// position is shown: the file's text may hold credentials.
+    #[error("{}:{line}:{col}: invalid YAML: {expected} (the file's text is not shown: it may hold credentials)", path.display())]
+    CloudsYamlSyntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        col: u64,
+        /// What was wrong or expected.
+        expected: String,
+    },
     /// The server answered with an error status.
     #[error("{method} {url} failed: HTTP {status}: {body}")]
     Http {
@@ -41,6 +54,19 @@ pub enum CloudError {
         url: String,
         /// The error chain, flattened.
         message: String,
+    },
+    /// The server redirected to another origin. Not followed: the token (or
+    /// the password of a token request) would go along.
+    #[error(
+        "{method} {url}: the server redirects to another origin ({to}); vmbuild follows redirects only within the origin it was given, so no token or password goes there: use that address in the configuration (clouds.yaml `auth_url`, `image_endpoint_override`)"
+    )]
+    Redirect {
+        /// HTTP method.
+        method: String,
+        /// The URL requested.
+        url: String,
+        /// Where the server pointed.
+        to: String,
     },
     /// The server answered something we cannot use.
     #[error("{method} {url}: unexpected response: {message}")]
@@ -105,7 +131,10 @@ impl CloudError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            CloudError::Credentials(_) | CloudError::CloudsYaml { .. } | CloudError::Config(_)
+            CloudError::Credentials(_)
+                | CloudError::CloudsYaml { .. }
+                | CloudError::CloudsYamlSyntax { .. }
+                | CloudError::Config(_)
         )
     }
 

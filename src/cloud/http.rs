@@ -1,5 +1,6 @@
 //! A small blocking HTTP client: typed errors with method, URL, status and a
-//! body excerpt; retries of idempotent requests on connection errors.
+//! body excerpt; retries of idempotent requests on connection errors;
+//! redirects followed only within the origin ([`super::redirect`]).
 use std::time::Duration;
 
 use reqwest::Method;
@@ -53,6 +54,7 @@ impl Http {
             .timeout(None::<Duration>)
             .connect_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(0)
+            .redirect(super::redirect::same_origin_only())
             .user_agent(concat!("vmbuild/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &cloud.cacert {
             let pem = std::fs::read(ca).map_err(|e| {
@@ -108,6 +110,10 @@ impl Http {
             }
             match rb.send() {
                 Ok(resp) => return read_answer(method, url, resp),
+                // a refused redirect is an answer: asking again changes nothing
+                Err(e) if super::redirect::off_origin(&e).is_some() => {
+                    return Err(transport(&method, url, Some(&e)));
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -160,6 +166,13 @@ fn read_answer(method: Method, url: &str, resp: Response) -> Result<Answer, Clou
 }
 
 fn transport(method: &Method, url: &str, e: Option<&reqwest::Error>) -> CloudError {
+    if let Some(to) = e.and_then(super::redirect::off_origin) {
+        return CloudError::Redirect {
+            method: method.to_string(),
+            url: url.to_owned(),
+            to: to.to_string(),
+        };
+    }
     CloudError::Transport {
         method: method.to_string(),
         url: url.to_owned(),

@@ -15,9 +15,11 @@ mod import;
 mod keystone;
 mod options;
 mod properties;
+mod redirect;
 mod secret;
 mod upload;
 mod verify;
+mod yaml_error;
 
 pub use catalog::{Catalog, Endpoint, Service};
 pub use clouds_yaml::{ENVVARS_CLOUD, SearchPaths, load_cloud};

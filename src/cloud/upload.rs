@@ -43,10 +43,7 @@ pub struct Uploaded {
 /// Upload `opts.image` to Glance and verify it. On any failure after the
 /// image record was created, the record is deleted.
 pub fn upload_image(opts: &UploadOptions, ui: &Arc<Ui>) -> Result<Uploaded, CloudError> {
-    let cloud = load_cloud(opts.cloud.as_deref())?;
-    for s in cloud.secrets() {
-        ui.add_secret(s);
-    }
+    let cloud = load_cloud(opts.cloud.as_deref(), ui)?;
     let http = Http::new(&cloud)?;
     ui.step(&format!(
         "Uploading {} to cloud `{}` as `{}`",

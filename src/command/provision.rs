@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::machine::session;
 use crate::recipe::engine::RunOptions;
-use crate::remote::ssh::{SshConfig, Target};
+use crate::remote::known_hosts::OnFirstUse;
+use crate::remote::ssh::{HostKeyPolicy, SshConfig, Target};
 use crate::request::{Global, ProvisionRequest, RemoteHost};
 use crate::ui::Ui;
 
@@ -15,7 +16,7 @@ pub fn run(p: &ProvisionRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Er
     let config = crate::config::resolve(global)?;
     let project_dir =
         std::env::current_dir().map_err(|e| Error::Usage(format!("no current directory: {e}")))?;
-    let cfg = ssh_config(&p.remote, &project_dir)?;
+    let cfg = ssh_config(&p.remote, &project_dir, ui)?;
     let site = crate::appliance::vars::Site {
         work_dir: project_dir.join(&config.build.work_dir),
         project_dir: project_dir.clone(),
@@ -48,8 +49,14 @@ pub fn run(p: &ProvisionRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Er
     done
 }
 
-/// The transport settings for `--host`, `--key` and `--known-hosts`.
-pub fn ssh_config(remote: &RemoteHost, project_dir: &std::path::Path) -> Result<SshConfig, Error> {
+/// The transport settings for `--host`, `--key`, `--known-hosts` and
+/// `--strict`. A host key trusted on first use is shown through `ui` with
+/// its fingerprint.
+pub fn ssh_config(
+    remote: &RemoteHost,
+    project_dir: &std::path::Path,
+    ui: &Arc<Ui>,
+) -> Result<SshConfig, Error> {
     let target: Target = remote
         .host
         .parse()
@@ -63,6 +70,11 @@ pub fn ssh_config(remote: &RemoteHost, project_dir: &std::path::Path) -> Result<
     if let Some(kh) = &remote.known_hosts {
         cfg.known_hosts = kh.clone();
     }
+    if remote.strict {
+        cfg.policy = HostKeyPolicy::Strict;
+    }
+    let shown = Arc::clone(ui);
+    cfg.on_first_use = Some(OnFirstUse::new(move |f| shown.warn(&f.to_string())));
     Ok(cfg)
 }
 

@@ -8,7 +8,7 @@ use super::check::{Checker, Locations};
 use super::convert::{item_to_toml, merge, set_path};
 use super::error::{ConfigError, Origin};
 use super::schema::root;
-use super::{Config, DEFAULT_TOML, env, validate};
+use super::{Config, DEFAULT_TOML, env, validate, work_dir};
 use crate::location::SourceSpan;
 
 /// The name errors use for the embedded default.
@@ -106,6 +106,7 @@ impl Layers {
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Internal(e.to_string()))?;
         validate::validate(&config, &self.locations)?;
+        work_dir::check(&config, &self.locations, &work_dir::Site::current())?;
         Ok(Resolved {
             config,
             layers: self.layers,

@@ -19,6 +19,7 @@ mod schema;
 pub mod secrets;
 mod types;
 mod validate;
+mod work_dir;
 
 pub use error::{ConfigError, Origin};
 pub use load::{Resolved, config_path, load, parse_str};

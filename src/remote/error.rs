@@ -79,7 +79,7 @@ pub enum RemoteError {
     },
     /// The host is not in known_hosts and the policy is strict.
     #[error(
-        "host key for {host} ({actual}) is not in {known_hosts} and host key checking is strict; add it there or connect with trust-on-first-use"
+        "host key for {host} ({actual}) is not in {known_hosts} and host key checking is strict; {hint}"
     )]
     HostKeyUnknown {
         /// host:port.
@@ -88,6 +88,8 @@ pub enum RemoteError {
         actual: String,
         /// The known_hosts file.
         known_hosts: String,
+        /// How to add it.
+        hint: String,
     },
     /// The remote command was killed by a signal (so it has no exit status).
     #[error("`{command}` was killed by signal {signal}")]

@@ -5,9 +5,80 @@
 //! hashed entries (`|1|…`), wildcard/negated patterns and `@marker` lines are
 //! kept in the file but ignored, as this file is written by vmbuild itself.
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use russh::keys::{HashAlg, PublicKey};
+
+/// A host key trusted on first use, for the user to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstUse {
+    /// The known_hosts name of the host (`host` or `[host]:port`).
+    pub host: String,
+    /// The key's algorithm, e.g. `ssh-ed25519`.
+    pub algorithm: String,
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    pub fingerprint: String,
+    /// Where it was recorded.
+    pub known_hosts: PathBuf,
+}
+
+impl FirstUse {
+    /// What was trusted for `host:port`.
+    pub fn new(host: &str, port: u16, key: &PublicKey, known_hosts: &Path) -> FirstUse {
+        FirstUse {
+            host: host_pattern(host, port),
+            algorithm: key.algorithm().as_str().to_owned(),
+            fingerprint: fingerprint(key),
+            known_hosts: known_hosts.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for FirstUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "trusted the new host key of {} on first use: {} {} (recorded in {}; compare it with `ssh-keygen -lf` of the host's key, or use --strict to refuse unknown keys)",
+            self.host,
+            self.algorithm,
+            self.fingerprint,
+            self.known_hosts.display()
+        )
+    }
+}
+
+/// Called when a host key is trusted on first use (to show its fingerprint).
+#[derive(Clone)]
+pub struct OnFirstUse(pub Arc<dyn Fn(&FirstUse) + Send + Sync>);
+
+impl OnFirstUse {
+    /// Wrap `f`.
+    pub fn new(f: impl Fn(&FirstUse) + Send + Sync + 'static) -> OnFirstUse {
+        OnFirstUse(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for OnFirstUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnFirstUse(..)")
+    }
+}
+
+/// How to record the key of `host:port` in `known_hosts` by hand, for the
+/// error that refuses an unknown key under `--strict`.
+pub fn how_to_add(host: &str, port: u16, known_hosts: &Path) -> String {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = if port == 22 {
+        String::new()
+    } else {
+        format!("-p {port} ")
+    };
+    format!(
+        "if that is the host's key (on the host: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), add it with `ssh-keyscan {port}{host} >> {}`, or connect once without --strict",
+        known_hosts.display()
+    )
+}
 
 /// One usable line of a known_hosts file.
 #[derive(Debug, Clone)]
@@ -196,6 +267,27 @@ mod tests {
             fingerprint(&key(ED1)),
             "SHA256:zj9dxNjvJf+Qs4NOaeIeyer8f/66MHnVtwECrYgTGeE"
         );
+    }
+
+    #[test]
+    fn first_use_names_the_fingerprint() {
+        let f = FirstUse::new(
+            "127.0.0.1",
+            2222,
+            &key(ED1),
+            Path::new(".vmbuild/known_hosts"),
+        );
+        assert_eq!(
+            f.to_string(),
+            "trusted the new host key of [127.0.0.1]:2222 on first use: ssh-ed25519 SHA256:zj9dxNjvJf+Qs4NOaeIeyer8f/66MHnVtwECrYgTGeE (recorded in .vmbuild/known_hosts; compare it with `ssh-keygen -lf` of the host's key, or use --strict to refuse unknown keys)"
+        );
+    }
+
+    #[test]
+    fn the_hint_is_a_keyscan_line_for_this_file() {
+        let kh = Path::new("kh");
+        assert!(how_to_add("::1", 2222, kh).contains("`ssh-keyscan -p 2222 ::1 >> kh`"));
+        assert!(how_to_add("example.org", 22, kh).contains("`ssh-keyscan example.org >> kh`"));
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct SshConfig {
     pub known_hosts: PathBuf,
     /// Unknown host key handling.
     pub policy: HostKeyPolicy,
+    /// Told about a key trusted on first use (to show its fingerprint).
+    pub on_first_use: Option<super::known_hosts::OnFirstUse>,
     /// Limit for one connection attempt (TCP + key exchange + auth).
     pub connect_timeout: Duration,
     /// Keepalive interval; after 3 unanswered keepalives the connection is dead.
@@ -84,6 +86,7 @@ impl SshConfig {
             key_paths,
             known_hosts: project_dir.join(".vmbuild/known_hosts"),
             policy: HostKeyPolicy::TrustOnFirstUse,
+            on_first_use: None,
             connect_timeout: Duration::from_secs(15),
             keepalive: Duration::from_secs(15),
             retry_budget: Duration::from_secs(120),

@@ -11,6 +11,17 @@ use crate::stage::StageError;
 /// never stale.
 pub const KEPT: &[&str] = &["cache", "base"];
 
+/// Work dir entries starting with this survive `-c` too: the generated admin
+/// password (`admin-password`, its only copy) and what is derived from it
+/// (`admin-salt`, `admin-hash`). Deleting them would lock the owner out of
+/// a hub built earlier, and the next build would get a new password.
+pub const KEPT_PREFIX: &str = "admin-";
+
+/// Whether the work dir entry `name` survives `-c`.
+pub fn is_kept(name: &str) -> bool {
+    KEPT.contains(&name) || name.starts_with(KEPT_PREFIX)
+}
+
 /// Run the clean stage.
 pub fn run(ctx: &Context) -> Result<(), Error> {
     ctx.ui
@@ -45,7 +56,7 @@ pub fn destroy_vm(ctx: &Context) -> Result<(), Error> {
     }
 }
 
-/// Remove everything in `work` except [`KEPT`] entries.
+/// Remove everything in `work` except what [`is_kept`] keeps.
 fn remove_work_dir(ctx: &Context, work: &Path) -> Result<(), Error> {
     let Ok(rd) = std::fs::read_dir(work) else {
         return Ok(());
@@ -57,7 +68,7 @@ fn remove_work_dir(ctx: &Context, work: &Path) -> Result<(), Error> {
             source,
         })?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if KEPT.contains(&name.as_str()) {
+        if is_kept(&name) {
             continue;
         }
         let p = e.path();
@@ -119,6 +130,9 @@ mod tests {
         .unwrap();
         std::fs::write(w.join("vagrant/Vagrantfile"), "# x").unwrap();
         std::fs::write(w.join("known_hosts"), "").unwrap();
+        for f in ["admin-password", "admin-salt", "admin-hash"] {
+            std::fs::write(w.join(f), "x").unwrap();
+        }
         std::fs::create_dir_all(dir.join("builds")).unwrap();
         std::fs::write(dir.join("builds/.partial-x.box.123"), "half").unwrap();
         std::fs::write(dir.join("builds/devhub-libvirt.box"), "box").unwrap();
@@ -134,14 +148,23 @@ mod tests {
     }
 
     #[test]
-    fn clean_destroys_the_vm_and_keeps_caches_and_boxes() {
+    fn clean_destroys_the_vm_and_keeps_caches_admin_password_and_boxes() {
         let dir = tempfile::tempdir().unwrap();
         populate(dir.path());
         let r = Arc::new(FakeRunner::new());
         super::run(&context(dir.path(), Arc::clone(&r))).unwrap();
         let argv: Vec<Vec<String>> = r.commands().iter().map(|c| c.argv()).collect();
         assert_eq!(argv, [["vagrant", "destroy", "-f", "--machine-readable"]]);
-        assert_eq!(names(&dir.path().join(".vmbuild")), ["base", "cache"]);
+        assert_eq!(
+            names(&dir.path().join(".vmbuild")),
+            [
+                "admin-hash",
+                "admin-password",
+                "admin-salt",
+                "base",
+                "cache"
+            ]
+        );
         assert_eq!(names(&dir.path().join("builds")), ["devhub-libvirt.box"]);
         // a second clean has nothing to destroy
         super::run(&context(dir.path(), Arc::clone(&r))).unwrap();

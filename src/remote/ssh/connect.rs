@@ -61,6 +61,7 @@ pub(crate) struct Client {
     port: u16,
     known_hosts: PathBuf,
     policy: HostKeyPolicy,
+    on_first_use: Option<known_hosts::OnFirstUse>,
     verdict: Arc<Mutex<Option<RemoteError>>>,
 }
 
@@ -90,6 +91,7 @@ impl Client {
                     host: self.host_port(),
                     actual,
                     known_hosts: self.known_hosts.display().to_string(),
+                    hint: known_hosts::how_to_add(&self.host, self.port, &self.known_hosts),
                 }),
                 HostKeyPolicy::TrustOnFirstUse => {
                     known_hosts::append(&self.known_hosts, &self.host, self.port, key).map_err(
@@ -97,7 +99,16 @@ impl Client {
                             host: self.host_port(),
                             message: format!("cannot write {}: {e}", self.known_hosts.display()),
                         },
-                    )
+                    )?;
+                    if let Some(hook) = &self.on_first_use {
+                        (hook.0)(&known_hosts::FirstUse::new(
+                            &self.host,
+                            self.port,
+                            key,
+                            &self.known_hosts,
+                        ));
+                    }
+                    Ok(())
                 }
             },
         }
@@ -194,6 +205,7 @@ async fn connect_inner(cfg: &SshConfig, keys: &[LoadedKey]) -> Result<Conn, Remo
         port: cfg.port,
         known_hosts: cfg.known_hosts.clone(),
         policy: cfg.policy,
+        on_first_use: cfg.on_first_use.clone(),
         verdict: verdict.clone(),
     };
     let addr = (
