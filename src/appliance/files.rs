@@ -13,6 +13,10 @@ pub enum RecipeSet {
     Provision,
     /// What `-e` applies before shutting the VM down: `recipes/cleanup/*.toml`.
     Cleanup,
+    /// What `-e` applies, after the cleanup, in a throwaway boot of the disk
+    /// that becomes the OVA and qcow2: `recipes/seal/*.toml`. It removes the
+    /// build account and powers the machine off.
+    Seal,
 }
 
 impl RecipeSet {
@@ -20,6 +24,7 @@ impl RecipeSet {
         match self {
             RecipeSet::Provision => "",
             RecipeSet::Cleanup => "cleanup",
+            RecipeSet::Seal => "seal",
         }
     }
 }
@@ -140,5 +145,7 @@ mod tests {
         assert_eq!(p, vec![project.path().join("recipes/01-mine.toml")]);
         let c = recipe_files(project.path(), &work, RecipeSet::Cleanup).unwrap();
         assert!(c[0].starts_with(&work));
+        let s = recipe_files(project.path(), &work, RecipeSet::Seal).unwrap();
+        assert_eq!(s, vec![work.join("recipes/seal/95-seal.toml")]);
     }
 }
