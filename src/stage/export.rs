@@ -93,8 +93,8 @@ pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16) -> String {
         String::new()
     } else {
         format!(
-            "  # JupyterHub on http://localhost:{http_port}/ (another port if taken)\n  \
-             config.vm.network \"forwarded_port\", guest: 80, host: {http_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
+            "  # JupyterHub on https://localhost:{http_port}/ (its own certificate; another port if taken)\n  \
+             config.vm.network \"forwarded_port\", guest: 443, host: {http_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
         )
     };
     format!(
@@ -287,7 +287,7 @@ mod tests {
         assert!(v.contains("libvirt.cpus = 4\n"), "{v}");
         assert!(v.contains("libvirt.memory = 4096\n"), "{v}");
         assert!(
-            v.contains("guest: 80, host: 8080, host_ip: \"127.0.0.1\", auto_correct: true"),
+            v.contains("guest: 443, host: 8080, host_ip: \"127.0.0.1\", auto_correct: true"),
             "{v}"
         );
         assert!(!box_vagrantfile(1, 512, 0).contains("forwarded_port"));
