@@ -231,6 +231,23 @@ kind = S.get("authenticator", "native")
 if kind not in AUTHENTICATORS:
     sys.exit(f"authenticator {kind!r}: expected one of {', '.join(sorted(AUTHENTICATORS))}")
 auth_class = _load_class(AUTHENTICATORS[kind])
+if kind == "native":
+    # NativeAuthenticator 1.3.0 (the latest) times logins with the handler's
+    # `statsd`, which JupyterHub 6 no longer has: every login would be a 500.
+    from nativeauthenticator.handlers import LoginHandler as _NativeLogin
+
+    class _NoTimer:
+        def timer(self, *args, **kwargs):
+            return self
+
+        def start(self):
+            return self
+
+        def stop(self, *args, **kwargs):
+            pass
+
+    if not hasattr(_NativeLogin, "statsd"):
+        _NativeLogin.statsd = _NoTimer()
 if kind in FORM_LOGIN:
     auth_class = with_admin_passwords(auth_class, kind)
 c.JupyterHub.authenticator_class = auth_class
