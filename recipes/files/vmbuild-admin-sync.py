@@ -4,7 +4,7 @@
 A service of the hub (jupyterhub_config.py starts it, as root, with an API
 token that may list users). Every few seconds it puts the unix user of each
 hub admin into the sudoers group `jupyterhub-admins` and takes everyone else
-out, so a demoted admin loses sudo within seconds, server running or not
+out, so a demoted admin loses sudo within ~10 s, server running or not
 (sudoers uses `group_source=dynamic`: the group database decides, not the
 groups a running server started with).
 """
@@ -19,7 +19,8 @@ import urllib.request
 
 ADMINS_GROUP = "jupyterhub-admins"
 PREFIX = "jupyter-"
-INTERVAL = float(os.environ.get("VMBUILD_ADMIN_SYNC_SECS", "5"))
+# Each poll is one line in the hub's log: every 10 s, not more often.
+INTERVAL = float(os.environ.get("VMBUILD_ADMIN_SYNC_SECS", "10"))
 
 
 def hub_users():

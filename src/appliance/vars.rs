@@ -130,7 +130,8 @@ fn ca_bundle(config: &Config, site: &Site) -> Result<String, ApplianceError> {
 /// `admin_password` is `owner` when `hub.admin_password` is set (the same on
 /// every instance), else `per-instance` (made at first boot); `tls` is
 /// `owner` (`hub.tls_cert`), `letsencrypt` or `per-instance` (self-signed at
-/// first boot).
+/// first boot); `sudoers` names the files in `/etc/sudoers.d` the appliance
+/// itself writes (hub admins' sudo; the owner's account's).
 fn owner(config: &Config, tls: &Value) -> Value {
     let password_set = config
         .hub
@@ -138,9 +139,14 @@ fn owner(config: &Config, tls: &Value) -> Value {
         .as_deref()
         .is_some_and(|p| !p.is_empty());
     let keys: Vec<&str> = config.access.ssh_keys.iter().map(|k| k.trim()).collect();
+    let mut sudoers = vec!["jupyterhub-admins"];
+    if !keys.is_empty() {
+        sudoers.push("vmbuild-owner");
+    }
     json!({
         "ssh_user": if keys.is_empty() { Value::Null } else { json!(config.access.ssh_user) },
         "ssh_keys": keys,
+        "sudoers": sudoers,
         "admin_password": if password_set { "owner" } else { "per-instance" },
         "tls": tls["mode"],
     })
@@ -322,7 +328,8 @@ mod tests {
         let owner: Value = serde_json::from_str(a["owner_json"].as_str().unwrap()).unwrap();
         assert_eq!(
             owner,
-            json!({"ssh_user": null, "ssh_keys": [], "admin_password": "per-instance", "tls": "per-instance"})
+            json!({"ssh_user": null, "ssh_keys": [], "sudoers": ["jupyterhub-admins"],
+                   "admin_password": "per-instance", "tls": "per-instance"})
         );
         assert_eq!(a["ssh_authorized_keys"], "");
         assert_eq!(a["user_packages"][0], "numpy==2.4.6");
