@@ -5,7 +5,7 @@ A service of the hub (jupyterhub_config.py starts it, as root, with an API
 token that may list users). Every few seconds it puts the unix user of each
 hub admin into the sudoers group `jupyterhub-admins` and takes everyone else
 out, so a demoted admin loses sudo within ~10 s, server running or not
-(sudoers uses `group_source=dynamic`: the group database decides, not the
+(sudo.conf sets `group_source dynamic`: the group database decides, not the
 groups a running server started with).
 """
 import grp
