@@ -47,6 +47,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -348,7 +349,7 @@ if A.owner_key:
              "grep -rh NOPASSWD /etc/sudoers /etc/sudoers.d | grep -v '^#'; "
              "awk -F: '$2 !~ /^[!*]/ {print \"password: \" $1}' /etc/shadow; "
              "passwd --status root | cut -d' ' -f2; cat /etc/vmbuild/owner.json")
-    rc, out = ssh(A.owner_user, A.owner_key, f"sudo -n sh -c {json.dumps(probe)}")
+    rc, out = ssh(A.owner_user, A.owner_key, f"sudo -n sh -c {shlex.quote(probe)}")
     print(out, flush=True)
     check("no vagrant account", "vagrant:" not in out)
     rules = [l for l in out.splitlines() if "NOPASSWD" in l]
