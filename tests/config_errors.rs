@@ -38,7 +38,7 @@ fn fixture(name: &str, expected: &str) {
     assert_usage_error(&out, expected);
 }
 
-const TOP_LEVEL_KEYS: &str = "`base`, `build`, `export`, `hub`, `name`, `network`, `openstack`, `provider`, `proxy`, `python`, `r`, `shared_data`, `vm`";
+const TOP_LEVEL_KEYS: &str = "`access`, `base`, `build`, `export`, `hub`, `name`, `network`, `openstack`, `provider`, `proxy`, `python`, `r`, `shared_data`, `vm`";
 
 #[test]
 fn unknown_keys_suggest_the_nearest_valid_key() {
@@ -175,6 +175,38 @@ fn semantic_checks_point_at_the_value() {
     fixture(
         "admin_user_upper",
         "admin_user_upper.toml:2:25: `hub.admin_users[1]`: expected a user name (lower-case letters, digits, `_`, `-`; at most 32), found \"Teacher\"",
+    );
+}
+
+#[test]
+fn owner_ssh_keys_must_be_public_key_lines() {
+    fixture(
+        "ssh_key_truncated",
+        "ssh_key_truncated.toml:4:3: `access.ssh_keys[1]`: the key data after `ssh-ed25519` is not an SSH key",
+    );
+    fixture(
+        "ssh_key_path",
+        "ssh_key_path.toml:2:13: `access.ssh_keys[0]`: expected an OpenSSH public key line such as `ssh-ed25519 AAAAC3Nza… you@host`",
+    );
+    fixture(
+        "ssh_user_reserved",
+        "ssh_user_reserved.toml:2:12: `access.ssh_user`: \"vagrant\" is reserved (root, the build account `vagrant`, cloud-init's `debian` and the hub's `jupyter-*` users); choose another name such as `sysadmin`",
+    );
+}
+
+#[test]
+fn the_shared_folder_is_a_plain_path_of_its_own() {
+    fixture(
+        "mount_point_shell",
+        "mount_point_shell.toml:2:15: `shared_data.mount_point`: expected only letters, digits, `/`, `.`, `_`, `+`, `@` and `-`, found \"/srv/da'ta; rm -rf /\"",
+    );
+    fixture(
+        "mount_point_root",
+        "mount_point_root.toml:2:15: `shared_data.mount_point`: \"/\" is a directory of the system itself; use a folder of its own such as `/srv/data`",
+    );
+    fixture(
+        "mount_point_dotdot",
+        "mount_point_dotdot.toml:2:15: `shared_data.mount_point`: expected a path without `.` or `..` parts, found \"/srv/../etc\"",
     );
 }
 

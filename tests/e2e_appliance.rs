@@ -5,7 +5,8 @@
 //! 2. `vmbuild provision` (no recipe named: the built-in appliance) with a
 //!    lean config provisions it over SSH; the generated admin password is in
 //!    the project's work dir and in no output or log;
-//! 3. from outside, through nginx on :80 (tests/support/hub_check.py): the
+//! 3. from outside, through nginx on :443 (tests/support/hub_check.py), trusting
+//!    the instance's own certificate by its fingerprint: the
 //!    login page, a wrong password refused, the admin's login, an API token,
 //!    the admin's server started, `print(1+1)` in python3 and `1+1` in R over
 //!    the kernel websocket, and the shared file read from the server;
@@ -183,13 +184,13 @@ fn appliance_provisions_serves_the_hub_and_converges() {
     let data = s.join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("hello.txt"), "hello from the host\n").unwrap();
-    let (ssh_port, http_port) = (vm::free_port(), vm::free_port());
+    let (ssh_port, http_port, https_port) = (vm::free_port(), vm::free_port(), vm::free_port());
     let guest = vm::Vm::boot(&vm::VmSpec {
         hardware: vm::Hardware::Virtio,
         disk: &s.join("disk.qcow2"),
         memory_mb: 2048,
         cpus: 2,
-        forwards: vec![(ssh_port, 22), (http_port, 80)],
+        forwards: vec![(ssh_port, 22), (http_port, 80), (https_port, 443)],
         share: Some((data.clone(), "vmbuild_data".into(), true)),
         serial: s.join("serial.log"),
         snapshot: false,
@@ -274,14 +275,27 @@ fn appliance_provisions_serves_the_hub_and_converges() {
         "the run says where the password is"
     );
 
-    // the hub, from outside through nginx
+    // the hub, from outside through nginx, over HTTPS with the certificate
+    // this machine made for itself
+    let fingerprint = ssh(
+        &key,
+        ssh_port,
+        "sudo openssl x509 -noout -fingerprint -sha256 -in /etc/tljh/tls/instance-cert.pem | cut -d= -f2",
+    )
+    .trim()
+    .to_owned();
+    assert_eq!(
+        fingerprint.len(),
+        95,
+        "instance certificate: {fingerprint:?}"
+    );
     let py = checker_python();
-    let base = format!("http://127.0.0.1:{http_port}");
+    let base = format!("https://127.0.0.1:{https_port}");
     let deadline = Instant::now() + Duration::from_secs(300);
     while Instant::now() < deadline {
         let code = Command::new("curl")
             .args([
-                "-s",
+                "-sk",
                 "-o",
                 "/dev/null",
                 "-w",
@@ -295,10 +309,24 @@ fn appliance_provisions_serves_the_hub_and_converges() {
         }
         std::thread::sleep(Duration::from_secs(3));
     }
+    let redirect = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+        ])
+        .arg(format!("http://127.0.0.1:{http_port}/hub/login"))
+        .output()
+        .unwrap();
+    let redirect = String::from_utf8_lossy(&redirect.stdout).into_owned();
+    assert!(redirect.starts_with("301 https://"), "port 80: {redirect}");
     let t = Instant::now();
     let check = Command::new(&py)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/hub_check.py"))
         .args([
+            &fingerprint,
             &base,
             "admin",
             &password,
@@ -323,7 +351,7 @@ fn appliance_provisions_serves_the_hub_and_converges() {
         ssh_port,
         "for f in /etc/cloud/cloud.cfg.d/9*-vmbuild*.cfg; do { echo '#cloud-config'; cat $f; } > /tmp/cc.yaml && cloud-init schema --config-file /tmp/cc.yaml || exit 1; done",
     );
-    assert_eq!(schema.matches("Valid cloud-config").count(), 2, "{schema}");
+    assert_eq!(schema.matches("Valid cloud-config").count(), 3, "{schema}");
 
     // every authenticator vmbuild offers loads with the pinned hub packages
     let script = std::fs::read(
@@ -339,7 +367,7 @@ fn appliance_provisions_serves_the_hub_and_converges() {
     eprintln!("{auth}");
     assert_eq!(
         auth.matches(" ok").count(),
-        7,
+        8,
         "authenticator configs:\n{auth}"
     );
 
@@ -395,6 +423,7 @@ fn appliance_provisions_serves_the_hub_and_converges() {
     let settings: serde_json::Value =
         serde_json::from_slice(&shown.stdout).expect("`hub show` prints JSON on stdout");
     assert_eq!(settings["idle_timeout_secs"], 1800);
+    assert_eq!(settings["tls_fingerprint_sha256"], fingerprint.as_str());
     assert_eq!(settings["mem_limit"], "1G");
     assert_eq!(hub(&["set", "no_such_key", "1"]).status.code(), Some(2));
     assert_eq!(hub(&["set", "mem_limit", "lots"]).status.code(), Some(2));

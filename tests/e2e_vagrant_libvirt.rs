@@ -43,7 +43,7 @@ const PROXY: &str = "http://10.231.0.1:3128";
 /// packages) and the proxy the guest reaches the registries through.
 fn config() -> String {
     format!(
-        "{}\n[network]\nforward_http_port = 0\nforward_https_port = 0\n\n\
+        "{}\n[network]\nforward_http_port = 0\n\n\
          [proxy]\nhttp_proxy = \"{PROXY}\"\nhttps_proxy = \"{PROXY}\"\n\n\
          [python]\npackages = []\n\n[r]\nenabled = false\n\n\
          [export]\nformats = [\"box\", \"qcow2\"]\n",

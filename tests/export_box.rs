@@ -34,7 +34,7 @@ fn box_holds_the_compressed_disk_and_vagrant_adds_it() {
     let img = make_image(dir.path(), 1100, 4);
     let out = dir.path().join("builds");
     let (r, ui) = runner();
-    let vagrantfile = box_vagrantfile(2, 1536, 8080, 8443);
+    let vagrantfile = box_vagrantfile(2, 1536, 8080);
     let mut req = ExportRequest {
         disk: &img,
         out_dir: &out,

@@ -28,7 +28,6 @@ fn input(provider: Provider, share: &str) -> VagrantfileInput {
         memory_mb: 2048,
         ip: Some("192.168.56.10".into()),
         forward_http_port: 8080,
-        forward_https_port: 8443,
         shared: Some(SharedFolder {
             host_dir: share.into(),
             mount_point: "/srv/data".into(),
@@ -58,7 +57,6 @@ fn variants(share: &str) -> Vec<(&'static str, String, bool)> {
     lv_plain.ip = None;
     lv_plain.shared = None;
     lv_plain.forward_http_port = 0;
-    lv_plain.forward_https_port = 0;
     lv_plain.accel = Accel::Kvm;
     let mut lv_virtiofs = lv.clone();
     if let Some(s) = lv_virtiofs.shared.as_mut() {

@@ -52,7 +52,7 @@ fn main() {
         Some("export") if args.len() == 4 => {
             let ui = Arc::new(Ui::silent());
             let runner = SystemRunner::new(Arc::clone(&ui), false);
-            let vagrantfile = vmbuild::stage::export::box_vagrantfile(2, 2048, 8080, 8443);
+            let vagrantfile = vmbuild::stage::export::box_vagrantfile(2, 2048, 8080);
             let t = Instant::now();
             let req = ExportRequest {
                 disk: Path::new(&args[2]),

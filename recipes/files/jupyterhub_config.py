@@ -3,6 +3,7 @@
 #
 # Settings: settings.json (from vmbuild.toml, rewritten by provisioning)
 # overlaid by local.json (from tljh-config, never touched by provisioning).
+import asyncio
 import hashlib
 import hmac
 import inspect
@@ -53,8 +54,11 @@ class UserCreatingSpawner(SystemdSpawner):
                  "--groups", USERS_GROUP, unix_name]
             )
             self.log.info("created unix user %s", unix_name)
+        # Private homes: user B cannot read user A's notebooks (login.defs
+        # HOME_MODE says so too; this also covers homes made before it).
+        os.chmod(pwd.getpwnam(unix_name).pw_dir, 0o700)
         # Admins administer the machine (sudo), others not; kept in step at
-        # every spawn since admin rights can change in the hub.
+        # every spawn, and by vmbuild-admin-sync when an admin is demoted.
         members = grp.getgrnam(ADMINS_GROUP).gr_mem
         if self.user.admin and unix_name not in members:
             subprocess.check_call(["gpasswd", "--add", unix_name, ADMINS_GROUP])
@@ -75,6 +79,9 @@ c.SystemdSpawner.default_shell = "/bin/bash"
 c.SystemdSpawner.extra_paths = [os.path.join(USER_PREFIX, "bin")]
 c.SystemdSpawner.isolate_tmp = True
 c.SystemdSpawner.isolate_devices = True
+# Files a server creates are its user's alone (shared folders say otherwise
+# with their setgid group).
+c.SystemdSpawner.unit_extra_properties = {"UMask": "0077"}
 # sudo is governed by the jupyterhub-admins group (sudoers.d), not blocked
 # for everyone with NoNewPrivileges.
 c.SystemdSpawner.disable_user_sudo = False
@@ -99,9 +106,13 @@ AUTHENTICATORS = {
     "ldap": "ldapauthenticator.LDAPAuthenticator",
 }
 # Authenticators whose login is a username/password form: there the admin
-# password from vmbuild (hashed in admin-passwords.json) is accepted for
-# the admin names, so an admin can log in before anyone else claims them.
+# password from vmbuild (hashed in admin-passwords.json: vmbuild's, the
+# owner's, or the one made at this machine's first boot) opens the admin
+# names, so no stranger can claim them first.
 FORM_LOGIN = {"firstuse", "native", "ldap"}
+# Which admin password each admin name was last moved into the
+# authenticator's own store with (see with_admin_passwords).
+SEEDED = os.path.join(STATE, "admin-seeded.json")
 
 
 def _load_class(dotted):
@@ -121,46 +132,148 @@ def _check_admin_password(stored, password):
     return hmac.compare_digest(got.hex(), want)
 
 
-def with_admin_passwords(base):
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def _write_private_json(path, data):
+    tmp = f"{path}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def with_admin_passwords(base, kind):
+    """`base` with the admin password in front of it.
+
+    With `native` and `firstuse` the admin password is moved into the
+    authenticator's own store at the admin's first login with it, so the
+    admin changes it in the hub like everyone else (/hub/change-password,
+    /hub/auth/change-password); a new admin password (provisioning, a
+    machine's first boot) works again until it is used once. With `ldap`
+    the admin names always use vmbuild's password.
+    """
+    can_move = kind in ("native", "firstuse")
+
     class AdminPasswordAuthenticator(base):
+        def _admin_hashes(self):
+            return _read_json(os.path.join(STATE, "admin-passwords.json"))
+
+        async def _move_in(self, name, password):
+            """Make `password` the admin's password in the authenticator's store."""
+            loop = asyncio.get_running_loop()
+            if kind == "firstuse":
+                await loop.run_in_executor(None, self.reset_password, name, password)
+                return
+            import bcrypt
+            from nativeauthenticator.orm import UserInfo
+
+            # bcrypt in a thread; the database stays on the loop's thread
+            hashed = await loop.run_in_executor(
+                None, bcrypt.hashpw, password.encode(), bcrypt.gensalt()
+            )
+            info = self.get_user(name)
+            if info is None:
+                self.db.add(UserInfo(username=name, password=hashed, is_authorized=True))
+            else:
+                info.password, info.is_authorized = hashed, True
+            self.db.commit()
+
         async def authenticate(self, handler, data):
             name = self.normalize_username(data.get("username", ""))
-            try:
-                with open(os.path.join(STATE, "admin-passwords.json")) as f:
-                    stored = json.load(f)
-            except FileNotFoundError:
-                stored = {}
-            if name in stored:
-                ok = _check_admin_password(stored[name], data.get("password", ""))
-                return name if ok else None
+            password = data.get("password", "")
+            stored = self._admin_hashes().get(name)
+            seeded = _read_json(SEEDED).get(name) if can_move else None
+            if stored is not None and stored != seeded:
+                # PBKDF2 takes ~0.2 s on purpose: off the event loop, so a
+                # few logins a second do not stall the hub.
+                loop = asyncio.get_running_loop()
+                ok = await loop.run_in_executor(None, _check_admin_password, stored, password)
+                if ok:
+                    if can_move:
+                        await self._move_in(name, password)
+                        _write_private_json(SEEDED, {**_read_json(SEEDED), name: stored})
+                    return name
+                if not can_move or seeded is None:
+                    # never let a first-use or sign-up store claim an admin name
+                    return None
             result = super().authenticate(handler, data)
             if inspect.isawaitable(result):
                 result = await result
             return result
 
+        if kind == "native":
+
+            def create_user(self, username, password, **kwargs):
+                name = self.normalize_username(username)
+                if name in self._admin_hashes():
+                    # vmbuild's admins log in with the admin password
+                    return None
+                info = super().create_user(username, password, **kwargs)
+                if info is not None and info.is_authorized and not self.open_signup:
+                    # Native pre-approves names in admin_users and
+                    # allowed_users at sign-up, so whoever signs up first
+                    # would get them: an admin approves those too.
+                    info.is_authorized = False
+                    self.db.commit()
+                return info
+
     AdminPasswordAuthenticator.__name__ = base.__name__
     return AdminPasswordAuthenticator
 
 
-kind = S.get("authenticator", "firstuse")
+kind = S.get("authenticator", "native")
 if kind not in AUTHENTICATORS:
     sys.exit(f"authenticator {kind!r}: expected one of {', '.join(sorted(AUTHENTICATORS))}")
 auth_class = _load_class(AUTHENTICATORS[kind])
+if kind == "native":
+    # NativeAuthenticator 1.3.0 (the latest) times logins with the handler's
+    # `statsd`, which JupyterHub 6 no longer has: every login would be a 500.
+    from nativeauthenticator.handlers import LoginHandler as _NativeLogin
+
+    class _NoTimer:
+        def timer(self, *args, **kwargs):
+            return self
+
+        def start(self):
+            return self
+
+        def stop(self, *args, **kwargs):
+            pass
+
+    if not hasattr(_NativeLogin, "statsd"):
+        _NativeLogin.statsd = _NoTimer()
 if kind in FORM_LOGIN:
-    auth_class = with_admin_passwords(auth_class)
+    auth_class = with_admin_passwords(auth_class, kind)
 c.JupyterHub.authenticator_class = auth_class
+section = getattr(c, AUTHENTICATORS[kind].rsplit(".", 1)[1])
+# No open sign-up by default. Native: anyone may ask for an account at
+# /hub/signup, an admin approves it at /hub/authorize. FirstUse: only users
+# an admin added in the admin panel, who set their password at first login.
+if kind == "native":
+    section.open_signup = False
+    section.minimum_password_length = 8
+    section.check_common_password = True
 if kind == "firstuse":
-    c.FirstUseAuthenticator.create_users = True
+    section.create_users = False
+    section.min_password_length = 8
 # Authenticator settings pass through to its class (and `Authenticator`).
 for key, value in S.get("authenticator_settings", {}).items():
-    setattr(getattr(c, AUTHENTICATORS[kind].rsplit(".", 1)[1]), key, value)
+    setattr(section, key, value)
 
 c.Authenticator.admin_users = set(S.get("admin_users", []))
+# Hub names become unix names `jupyter-<name>`: keep them plain.
+c.Authenticator.username_pattern = r"^[a-z0-9][a-z0-9._-]{0,31}$"
 # JupyterHub >= 5 admits nobody but admins unless told whom to admit. With a
-# password form that is everyone who has an account here (first use, native
-# sign-up approval, the LDAP directory); with OAuth it would be everyone on
-# GitHub or Google, so there it stays off: give allowed_users or
-# allowed_organizations (etc.) in authenticator_settings.
+# password form that is everyone the authenticator itself accepts (an
+# approved sign-up, a user an admin added, the LDAP directory); with OAuth it
+# would be everyone on GitHub or Google, so there it stays off: give
+# allowed_users or allowed_organizations (etc.) in authenticator_settings.
 c.Authenticator.allow_all = bool(S.get("allow_all", kind in FORM_LOGIN))
 
 # --- Networking: CHP on 127.0.0.1:8000 (its own unit), nginx in front ------
@@ -172,19 +285,35 @@ c.JupyterHub.cookie_secret_file = os.path.join(STATE, "jupyterhub_cookie_secret"
 c.JupyterHub.db_url = "sqlite:///" + os.path.join(STATE, "jupyterhub.sqlite")
 c.JupyterHub.cleanup_servers = False
 
-# --- Idle culler ------------------------------------------------------------
+# --- Services: admin sync, idle culler ---------------------------------------
+# Hub admins may sudo only while they are admins (recipes/files/vmbuild-admin-sync.py).
+roles = [
+    {
+        "name": "vmbuild-admin-sync-role",
+        "scopes": ["list:users", "read:users"],
+        "services": ["vmbuild-admin-sync"],
+    }
+]
+services = [
+    {
+        "name": "vmbuild-admin-sync",
+        "command": [sys.executable, "/usr/local/sbin/vmbuild-admin-sync"],
+    }
+]
 timeout = int(S.get("idle_timeout_secs", 3600))
 if timeout > 0:
-    c.JupyterHub.load_roles = [
+    roles.append(
         {
             "name": "jupyterhub-idle-culler-role",
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
             "services": ["jupyterhub-idle-culler-service"],
         }
-    ]
-    c.JupyterHub.services = [
+    )
+    services.append(
         {
             "name": "jupyterhub-idle-culler-service",
             "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={timeout}"],
         }
-    ]
+    )
+c.JupyterHub.load_roles = roles
+c.JupyterHub.services = services

@@ -1,7 +1,8 @@
 #!/opt/tljh/hub/bin/python3
 """tljh-config: change the hub's settings on this machine (written by vmbuild).
 
-usage: tljh-config show
+usage: tljh-config show              the settings, and the HTTPS certificate's
+                                     SHA-256 fingerprint (tls_fingerprint_sha256)
        tljh-config set KEY VALUE     e.g. set mem_limit 2G, set admin_users alice,bob
        tljh-config set KEY -         the value from stdin (keeps secrets out of argv)
        tljh-config unset KEY         back to the value vmbuild provisioned
@@ -11,9 +12,11 @@ Changes go to /opt/tljh/config/local.json, which overrides settings.json
 (what vmbuild provisions) and survives re-provisioning. `set` and `unset`
 validate, then restart the hub; running user servers keep running.
 """
+import hashlib
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -134,6 +137,17 @@ def masked(d, parent=""):
     return out
 
 
+def fingerprint(path):
+    """SHA-256 of the certificate at `path` (DER), as browsers show it."""
+    try:
+        with open(path) as f:
+            der = ssl.PEM_cert_to_DER_cert(f.read())
+    except (OSError, ValueError) as e:
+        return f"unavailable ({e})"
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
 def reload():
     subprocess.run(["systemctl", "restart", "jupyterhub.service"], check=True)
     print("tljh-config: hub restarted")
@@ -151,7 +165,10 @@ def main(argv):
         auth.update(local.get("authenticator_settings", {}))
         merged.update({k: v for k, v in local.items() if k != "authenticator_settings"})
         merged["authenticator_settings"] = auth
-        print(json.dumps(masked(merged), indent=2, sort_keys=True))
+        shown = masked(merged)
+        if merged.get("tls_cert"):
+            shown["tls_fingerprint_sha256"] = fingerprint(merged["tls_cert"])
+        print(json.dumps(shown, indent=2, sort_keys=True))
         return 0
     if cmd == "set" and len(args) == 2:
         raw = args[1]

@@ -18,6 +18,10 @@ pub static RECIPES: &[(&str, &str)] = &[
         include_str!("../../recipes/cleanup/90-cleanup.toml"),
     ),
     (
+        "seal/95-seal.toml",
+        include_str!("../../recipes/seal/95-seal.toml"),
+    ),
+    (
         "files/configurable-http-proxy.service",
         include_str!("../../recipes/files/configurable-http-proxy.service"),
     ),
@@ -40,6 +44,14 @@ pub static RECIPES: &[(&str, &str)] = &[
     (
         "files/tljh-secrets.service",
         include_str!("../../recipes/files/tljh-secrets.service"),
+    ),
+    (
+        "files/vmbuild-admin-sync.py",
+        include_str!("../../recipes/files/vmbuild-admin-sync.py"),
+    ),
+    (
+        "files/vmbuild-firstboot.py",
+        include_str!("../../recipes/files/vmbuild-firstboot.py"),
     ),
     ("locks/hub.txt", include_str!("../../recipes/locks/hub.txt")),
     (

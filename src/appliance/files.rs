@@ -13,8 +13,9 @@ pub enum RecipeSet {
     Provision,
     /// What `-e` applies before shutting the VM down: `recipes/cleanup/*.toml`.
     Cleanup,
-    /// What `-e` applies to the copy that becomes the OVA and qcow2, after
-    /// the cleanup: `recipes/seal/*.toml` (no build-time way in ships).
+    /// What `-e` applies, after the cleanup, in a throwaway boot of the disk
+    /// that becomes the OVA and qcow2: `recipes/seal/*.toml`. It removes the
+    /// build account and powers the machine off.
     Seal,
 }
 
@@ -144,5 +145,7 @@ mod tests {
         assert_eq!(p, vec![project.path().join("recipes/01-mine.toml")]);
         let c = recipe_files(project.path(), &work, RecipeSet::Cleanup).unwrap();
         assert!(c[0].starts_with(&work));
+        let s = recipe_files(project.path(), &work, RecipeSet::Seal).unwrap();
+        assert_eq!(s, vec![work.join("recipes/seal/95-seal.toml")]);
     }
 }

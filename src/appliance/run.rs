@@ -156,6 +156,62 @@ mod tests {
     #[test]
     fn cleanup_loads() {
         let r = load_with("", RecipeSet::Cleanup);
-        assert!(labels(&r).contains(&("command[SSH host keys]".into(), true)));
+        let l = labels(&r);
+        assert!(l.contains(&("command[SSH host keys]".into(), true)));
+        assert!(l.contains(&("script[build CA]".into(), true)));
+        assert!(l.contains(&("file[instance TLS key]".into(), true)));
+        // vmbuild's build-time admin password goes; the owner's stays
+        assert!(l.contains(&("file[build-time admin password]".into(), true)));
+        let r = load_with(
+            "[hub]\nadmin_password = \"chosen-on-purpose\"\n",
+            RecipeSet::Cleanup,
+        );
+        assert!(labels(&r).contains(&("file[build-time admin password]".into(), false)));
+    }
+
+    #[test]
+    fn seal_removes_the_build_account_last() {
+        let r = load_with("", RecipeSet::Seal);
+        let l = labels(&r);
+        let last = l.last().expect("resources");
+        assert_eq!(
+            last,
+            &(
+                "script[remove the build account and power off]".to_owned(),
+                true
+            )
+        );
+        assert!(r.handlers.is_empty(), "no handler may run after the seal");
+        let (_, text) = crate::appliance::embedded::RECIPES
+            .iter()
+            .find(|(p, _)| *p == "seal/95-seal.toml")
+            .expect("built in");
+        let last = &text[text.rfind("[[resource]]").unwrap()..];
+        for needed in [
+            "rm -f /etc/sudoers.d/vagrant",
+            "userdel --force vagrant",
+            "poweroff",
+        ] {
+            assert!(last.contains(needed), "{needed} in {last}");
+        }
+        assert!(
+            !last.contains("unless") && !last.contains("onlyif"),
+            "no re-check"
+        );
+    }
+
+    #[test]
+    fn owner_keys_make_an_account_that_may_ssh() {
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH8OPg1yTHbALWOileY6wKaCpDioGnksjSxrDkFE3CiT owner@laptop";
+        let r = load_with("", RecipeSet::Provision);
+        assert!(labels(&r).contains(&("user[owner account]".into(), false)));
+        let r = load_with(
+            &format!("[access]\nssh_user = \"teacher\"\nssh_keys = [\"{key}\"]\n"),
+            RecipeSet::Provision,
+        );
+        let l = labels(&r);
+        assert!(l.contains(&("user[owner account]".into(), true)));
+        assert!(l.contains(&("file[owner keys]".into(), true)));
+        assert!(l.contains(&("file[owner may sudo]".into(), true)));
     }
 }

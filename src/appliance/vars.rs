@@ -35,6 +35,11 @@ pub struct Prepared {
     pub new_password: Option<String>,
 }
 
+/// The self-signed certificate each instance makes at first boot.
+pub const INSTANCE_CERT: &str = "/etc/tljh/tls/instance-cert.pem";
+/// Its private key (root only; removed by the cleanup before export).
+pub const INSTANCE_KEY: &str = "/etc/tljh/tls/instance-key.pem";
+
 /// File the generated admin password is kept in (0600).
 pub fn password_file(work_dir: &Path) -> PathBuf {
     work_dir.join("admin-password")
@@ -69,6 +74,7 @@ pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError>
         pretty(&Value::Object(admin_passwords))
     };
     let tls = tls(config, site, &mut secrets)?;
+    let owner = owner(config, &tls);
     let ca = ca_bundle(config, site)?;
     let appliance = json!({
         "ca_bundle_sha256": crate::recipe::resources::sha256_hex(ca.as_bytes()),
@@ -81,7 +87,10 @@ pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError>
         "build_ca_bundle": host.ca_bundle,
         "build_trust": if host.is_empty() { String::new() } else { host.describe() },
         "admin_passwords_json": admin_passwords_json,
-        "hub_settings_json": pretty(&hub_settings(config)),
+        "hub_settings_json": pretty(&hub_settings(config, &tls)),
+        "owner_json": pretty(&owner),
+        "admin_password_mode": owner["admin_password"],
+        "ssh_authorized_keys": authorized_keys(config),
         "user_packages": user_packages(config, site)?,
         "tls": tls,
         "shared_data": shared_data(config, site)?,
@@ -153,8 +162,45 @@ fn ca_bundle(config: &Config, site: &Site) -> Result<String, ApplianceError> {
     Ok(out)
 }
 
+/// `/etc/vmbuild/owner.json`: the ways in and secrets the owner chose, so
+/// an audit of the image can tell them from leftovers of the build.
+/// `admin_password` is `owner` when `hub.admin_password` is set (the same on
+/// every instance), else `per-instance` (made at first boot); `tls` is
+/// `owner` (`hub.tls_cert`), `letsencrypt` or `per-instance` (self-signed at
+/// first boot); `sudoers` names the files in `/etc/sudoers.d` the appliance
+/// itself writes (hub admins' sudo; the owner's account's).
+fn owner(config: &Config, tls: &Value) -> Value {
+    let password_set = config
+        .hub
+        .admin_password
+        .as_deref()
+        .is_some_and(|p| !p.is_empty());
+    let keys: Vec<&str> = config.access.ssh_keys.iter().map(|k| k.trim()).collect();
+    let mut sudoers = vec!["jupyterhub-admins"];
+    if !keys.is_empty() {
+        sudoers.push("vmbuild-owner");
+    }
+    json!({
+        "ssh_user": if keys.is_empty() { Value::Null } else { json!(config.access.ssh_user) },
+        "ssh_keys": keys,
+        "sudoers": sudoers,
+        "admin_password": if password_set { "owner" } else { "per-instance" },
+        "tls": tls["mode"],
+    })
+}
+
+/// The owner's `authorized_keys` file: one key per line.
+fn authorized_keys(config: &Config) -> String {
+    config
+        .access
+        .ssh_keys
+        .iter()
+        .map(|k| format!("{}\n", k.trim()))
+        .collect()
+}
+
 /// The hub's settings.json (what `tljh-config show` starts from).
-pub fn hub_settings(config: &Config) -> Value {
+pub fn hub_settings(config: &Config, tls: &Value) -> Value {
     let h = &config.hub;
     let auth: serde_json::Map<String, Value> = h
         .authenticator_settings
@@ -170,6 +216,7 @@ pub fn hub_settings(config: &Config) -> Value {
         "idle_timeout_secs": h.idle_timeout_secs,
         "default_url": "/lab",
         "shared_data": config.shared_data.mount_point,
+        "tls_cert": tls["cert_path"],
     })
 }
 
@@ -205,22 +252,25 @@ fn tls(config: &Config, site: &Site, secrets: &mut Vec<String>) -> Result<Value,
         }
         secrets.push(key.trim().to_owned());
         return Ok(json!({
-            "enabled": true, "letsencrypt": false, "cert": cert, "key": key,
+            "mode": "owner", "letsencrypt": false, "cert": cert, "key": key,
             "cert_path": "/etc/tljh/tls/cert.pem", "key_path": "/etc/tljh/tls/key.pem",
             "domain": domain, "email": "",
         }));
     }
     if let (Some(d), Some(email)) = (&h.domain, &h.letsencrypt_email) {
         return Ok(json!({
-            "enabled": true, "letsencrypt": true, "cert": "", "key": "",
+            "mode": "letsencrypt", "letsencrypt": true, "cert": "", "key": "",
             "cert_path": format!("/etc/letsencrypt/live/{d}/fullchain.pem"),
             "key_path": format!("/etc/letsencrypt/live/{d}/privkey.pem"),
             "domain": d, "email": email,
         }));
     }
+    // HTTPS by default: each machine makes its own key and self-signed
+    // certificate at first boot (vmbuild-firstboot); none ships.
     Ok(json!({
-        "enabled": false, "letsencrypt": false, "cert": "", "key": "",
-        "cert_path": "", "key_path": "", "domain": domain, "email": "",
+        "mode": "per-instance", "letsencrypt": false, "cert": "", "key": "",
+        "cert_path": INSTANCE_CERT, "key_path": INSTANCE_KEY,
+        "domain": domain, "email": "",
     }))
 }
 
@@ -311,7 +361,15 @@ mod tests {
         );
         assert_eq!(a["shared_data"]["mode"], "local");
         assert_eq!(a["ca_bundle"], "");
-        assert_eq!(a["tls"]["enabled"], false);
+        assert_eq!(a["tls"]["mode"], "per-instance");
+        assert_eq!(a["tls"]["key_path"], INSTANCE_KEY);
+        let owner: Value = serde_json::from_str(a["owner_json"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            owner,
+            json!({"ssh_user": null, "ssh_keys": [], "sudoers": ["jupyterhub-admins"],
+                   "admin_password": "per-instance", "tls": "per-instance"})
+        );
+        assert_eq!(a["ssh_authorized_keys"], "");
         assert_eq!(a["user_packages"][0], "numpy==2.4.6");
         let settings: Value =
             serde_json::from_str(a["hub_settings_json"].as_str().unwrap()).unwrap();

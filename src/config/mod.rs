@@ -17,6 +17,7 @@ mod overrides;
 mod patterns;
 mod schema;
 pub mod secrets;
+mod ssh_key;
 mod types;
 mod validate;
 mod work_dir;

@@ -23,6 +23,8 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// The JupyterHub appliance.
     pub hub: HubConfig,
+    /// Who may log in to the shipped appliance over SSH.
+    pub access: AccessConfig,
     /// Python packages for users.
     pub python: PythonConfig,
     /// R packages for users.
@@ -160,11 +162,10 @@ pub struct InstallerConfig {
 pub struct NetworkConfig {
     /// `dhcp` or a static IPv4 address for the private network (`-i`).
     pub ip: String,
-    /// Vagrant providers: forward the hub's port 80 to this host port (0 = none).
-    /// The qemu provider picks free ports itself and reports them.
+    /// Vagrant providers: forward the hub's HTTPS port 443 to this host port
+    /// (0 = none); plain http to it is redirected to https on it. The qemu
+    /// provider picks free ports itself and reports them.
     pub forward_http_port: u16,
-    /// Vagrant providers: forward the hub's HTTPS port 443 to this host port (0 = none).
-    pub forward_https_port: u16,
 }
 
 /// The shared data folder.
@@ -211,7 +212,7 @@ pub struct HubConfig {
     pub admin_users: Vec<String>,
     /// Admin password; secret. Empty: generated at provisioning and printed once.
     pub admin_password: Option<String>,
-    /// `firstuse`, `native`, `github`, `gitlab`, `google`, `oidc` or `ldap`.
+    /// `native` (sign-up, then an admin approves), `firstuse`, `github`, `gitlab`, `google`, `oidc` or `ldap`.
     #[schemars(extend("enum" = ["firstuse", "native", "github", "gitlab", "google", "oidc", "ldap"]))]
     pub authenticator: String,
     /// Settings passed to the authenticator (traitlets of its class).
@@ -232,6 +233,19 @@ pub struct HubConfig {
     pub tls_key: Option<String>,
     /// Contact address for Let's Encrypt (with `domain` and no `tls_cert`).
     pub letsencrypt_email: Option<String>,
+}
+
+/// The owner's way in over SSH. The exported OVA and qcow2 keep no build
+/// account: sshd admits only the `vmbuild-ssh` group, which holds
+/// `ssh_user` (when `ssh_keys` are given) and, on OpenStack, cloud-init's
+/// default user with the cloud's key pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Account the `ssh_keys` open (created when there are keys; may sudo).
+    pub ssh_user: String,
+    /// OpenSSH public keys (`ssh-ed25519 AAAA… you@host`) that log in as `ssh_user`. Empty: no SSH account (hub admins administer through a JupyterLab terminal with sudo).
+    pub ssh_keys: Vec<String>,
 }
 
 /// Python packages for users.

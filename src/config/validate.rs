@@ -85,6 +85,7 @@ pub(crate) fn validate(cfg: &Config, locations: &Locations) -> Result<(), Config
     shared_data(&mut c, cfg);
     proxy(&mut c, cfg);
     hub(&mut c, cfg);
+    access(&mut c, cfg);
     packages(&mut c, cfg);
     export(&mut c, cfg);
     if let Some(n) = &cfg.openstack.image_name {
@@ -148,11 +149,50 @@ fn shared_data(c: &mut Checks<'_>, cfg: &Config) {
     if let Some(d) = &s.bundled_dir {
         c.non_empty("shared_data.bundled_dir", d);
     }
-    c.check(
-        "shared_data.mount_point",
-        s.mount_point.starts_with('/'),
-        || format!("expected an absolute path, found {}", quote(&s.mount_point)),
-    );
+    if let Some(problem) = mount_point_problem(&s.mount_point) {
+        c.check("shared_data.mount_point", false, || problem);
+    }
+}
+
+/// Directories of the system itself: mounting the shared folder over one
+/// (or making it one of them) breaks the appliance.
+const SYSTEM_DIRS: &[&str] = &[
+    "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/opt", "/proc", "/root",
+    "/run", "/sbin", "/sys", "/tmp", "/usr", "/var",
+];
+
+/// Why `p` cannot be the shared folder's mount point. It reaches shell
+/// lines on the VM (quoted there too), so only plain path characters pass.
+fn mount_point_problem(p: &str) -> Option<String> {
+    if !p.starts_with('/') {
+        return Some(format!(
+            "expected an absolute path such as `/srv/data`, found {}",
+            quote(p)
+        ));
+    }
+    if !p
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || "/._+@-".contains(ch))
+    {
+        return Some(format!(
+            "expected only letters, digits, `/`, `.`, `_`, `+`, `@` and `-`, found {}",
+            quote(p)
+        ));
+    }
+    if p.split('/').any(|part| part == "." || part == "..") {
+        return Some(format!(
+            "expected a path without `.` or `..` parts, found {}",
+            quote(p)
+        ));
+    }
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() || SYSTEM_DIRS.contains(&trimmed) || trimmed.starts_with("/opt/tljh") {
+        return Some(format!(
+            "{} is a directory of the system itself; use a folder of its own such as `/srv/data`",
+            quote(p)
+        ));
+    }
+    None
 }
 
 fn proxy(c: &mut Checks<'_>, cfg: &Config) {
@@ -214,6 +254,31 @@ fn hub(c: &mut Checks<'_>, cfg: &Config) {
             &DOMAIN,
             "a DNS domain name such as `hub.example.org`",
         );
+    }
+}
+
+fn access(c: &mut Checks<'_>, cfg: &Config) {
+    let a = &cfg.access;
+    c.pattern(
+        "access.ssh_user",
+        &a.ssh_user,
+        &UNIX_USER,
+        "a user name (lower-case letters, digits, `_`, `-`; at most 32)",
+    );
+    // root and the build account are locked or gone in the shipped image;
+    // `jupyter-*` are the hub's users.
+    let reserved = ["root", "vagrant", "debian"].contains(&a.ssh_user.as_str())
+        || a.ssh_user.starts_with("jupyter-");
+    c.check("access.ssh_user", !reserved, || {
+        format!(
+            "{} is reserved (root, the build account `vagrant`, cloud-init's `debian` and the hub's `jupyter-*` users); choose another name such as `sysadmin`",
+            quote(&a.ssh_user)
+        )
+    });
+    for (i, key) in a.ssh_keys.iter().enumerate() {
+        if let Some(problem) = super::ssh_key::problem(key) {
+            c.check(&format!("access.ssh_keys[{i}]"), false, || problem);
+        }
     }
 }
 

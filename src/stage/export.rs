@@ -79,12 +79,7 @@ fn from_vm(ctx: &Context, m: &Machine, formats: &[Format]) -> Result<Vec<export:
         disk.display()
     ));
     let c = &ctx.config;
-    let vagrantfile = box_vagrantfile(
-        c.vm.cpus,
-        c.vm.memory_mb,
-        c.network.forward_http_port,
-        c.network.forward_https_port,
-    );
+    let vagrantfile = box_vagrantfile(c.vm.cpus, c.vm.memory_mb, c.network.forward_http_port);
     let settings = crate::manifest::sha256_hex(
         format!(
             "{}\n{formats:?}\n{}\n{}\n{}\n{vagrantfile}\n{}",
@@ -155,20 +150,15 @@ fn from_vm(ctx: &Context, m: &Machine, formats: &[Format]) -> Result<Vec<export:
 /// The `Vagrantfile` inside the appliance box: defaults for a project that
 /// says `config.vm.box = "..."`; anything in that project's Vagrantfile wins.
 /// No driver is named: vagrant-libvirt picks KVM where there is one.
-pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16, https_port: u16) -> String {
-    let mut forward = String::new();
-    if https_port != 0 {
-        forward.push_str(&format!(
-            "  # JupyterHub on https://localhost:{https_port}/ (another port if taken)\n  \
-             config.vm.network \"forwarded_port\", guest: 443, host: {https_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
-        ));
-    }
-    if http_port != 0 {
-        forward.push_str(&format!(
-            "  # plain HTTP (redirects to HTTPS) on http://localhost:{http_port}/\n  \
-             config.vm.network \"forwarded_port\", guest: 80, host: {http_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
-        ));
-    }
+pub fn box_vagrantfile(cpus: u32, memory_mb: u32, http_port: u16) -> String {
+    let forward = if http_port == 0 {
+        String::new()
+    } else {
+        format!(
+            "  # JupyterHub on https://localhost:{http_port}/ (its own certificate; another port if taken)\n  \
+             config.vm.network \"forwarded_port\", guest: 443, host: {http_port}, host_ip: \"127.0.0.1\", auto_correct: true\n"
+        )
+    };
     format!(
         "# The JupyterHub appliance box, packed by vmbuild.\n\
          Vagrant.configure(\"2\") do |config|\n  \
@@ -354,15 +344,14 @@ mod tests {
 
     #[test]
     fn box_vagrantfile_sets_the_vm_size_and_forwards_the_hub_when_asked() {
-        let v = box_vagrantfile(4, 4096, 8080, 8443);
+        let v = box_vagrantfile(4, 4096, 8080);
         assert!(v.contains("libvirt.cpus = 4\n"), "{v}");
         assert!(v.contains("libvirt.memory = 4096\n"), "{v}");
         assert!(
-            v.contains("guest: 80, host: 8080, host_ip: \"127.0.0.1\", auto_correct: true"),
+            v.contains("guest: 443, host: 8080, host_ip: \"127.0.0.1\", auto_correct: true"),
             "{v}"
         );
-        assert!(v.contains("guest: 443, host: 8443"), "{v}");
-        assert!(!box_vagrantfile(1, 512, 0, 0).contains("forwarded_port"));
+        assert!(!box_vagrantfile(1, 512, 0).contains("forwarded_port"));
         assert!(
             !v.contains("driver"),
             "the box must not force KVM or TCG: {v}"

@@ -126,13 +126,20 @@ pub struct InstallerVars {
     pub qemu_serial_syslog: String,
     /// User Packer logs in as.
     pub ssh_username: String,
-    /// Its password (Vagrant's conventional, public `vagrant`).
+    /// Its password (Vagrant's conventional, public `vagrant`) for Packer's
+    /// login only: [`SHUTDOWN_COMMAND`] locks it before the box is made.
     pub ssh_password: String,
     /// How long Packer waits for SSH (the whole installation).
     pub ssh_timeout: String,
     /// Stops the guest after provisioning.
     pub shutdown_command: String,
 }
+
+/// Packer's last command in the installed system: lock the `vagrant`
+/// password the preseed gave for Packer's login (so no box has one; the
+/// account keeps Vagrant's key and NOPASSWD rule), then power off.
+pub const SHUTDOWN_COMMAND: &str =
+    "sudo -n sh -c 'usermod --password \"!*\" vagrant && /sbin/shutdown -P now'";
 
 /// qemu `-serial file:PATH`; qemu option values escape `,` by doubling it.
 pub fn qemu_serial_file(path: &Path) -> String {
@@ -172,7 +179,8 @@ impl InstallerVars {
             ssh_username: VAGRANT_USER.to_owned(),
             ssh_password: "vagrant".to_owned(),
             ssh_timeout: "120m".to_owned(),
-            shutdown_command: "echo vagrant | sudo -S /sbin/shutdown -P now".to_owned(),
+            // the password served only this login: the box ships without it
+            shutdown_command: SHUTDOWN_COMMAND.to_owned(),
         })
     }
 }
@@ -281,6 +289,16 @@ mod tests {
         assert_eq!(
             v["post-processors"][0]["output"],
             "/w/installer/qemu/hub-libvirt.box"
+        );
+    }
+
+    #[test]
+    fn packer_locks_the_build_password_before_the_box_is_made() {
+        let r = render(&config(""), Provider::Qemu, Accel::Tcg);
+        let b = builder_json(&r);
+        assert_eq!(
+            b["shutdown_command"],
+            "sudo -n sh -c 'usermod --password \"!*\" vagrant && /sbin/shutdown -P now'"
         );
     }
 

@@ -309,6 +309,17 @@ mod render_tests {
     }
 
     #[test]
+    fn installed_system_makes_host_keys_at_boot_and_keeps_no_proxy() {
+        let p = render(
+            "[proxy]\nhttp_proxy = \"http://proxy.example:3128\"\n",
+            Provider::Qemu,
+        );
+        assert!(p.contains("'ExecStart=/usr/bin/ssh-keygen -A'"), "{p}");
+        assert!(p.contains("in-target systemctl enable ssh-keygen-once.service"));
+        assert!(p.contains("sed -i '/::Proxy/d' /target/etc/apt/apt.conf"));
+    }
+
+    #[test]
     fn values_that_would_break_the_file_are_refused() {
         let cfg = crate::config::parse_str(Path::new("t.toml"), "").unwrap();
         let mut bad = cfg.clone();

@@ -94,10 +94,8 @@ pub struct VagrantfileInput {
     pub memory_mb: u32,
     /// Static private-network IP, or `None` for DHCP.
     pub ip: Option<String>,
-    /// Host port forwarded to guest port 80 (0 = none).
-    pub forward_http_port: u16,
     /// Host port forwarded to guest port 443 (0 = none).
-    pub forward_https_port: u16,
+    pub forward_http_port: u16,
     /// Shared folder, if any.
     pub shared: Option<SharedFolder>,
     /// The accelerator: libvirt's domain type and CPU mode.
@@ -118,7 +116,6 @@ pub struct VagrantfileVars {
     boot_timeout_secs: u32,
     network: NetworkVars,
     forward_http_port: u16,
-    forward_https_port: u16,
     shared: Option<SharedVars>,
     libvirt: Option<LibvirtVars>,
     virtualbox: Option<VirtualboxVars>,
@@ -195,7 +192,6 @@ impl VagrantfileVars {
                 ip: input.ip.as_deref().map(ruby_str),
             },
             forward_http_port: input.forward_http_port,
-            forward_https_port: input.forward_https_port,
             shared: input.shared.as_ref().map(|f| SharedVars {
                 host_dir: ruby_str(&f.host_dir),
                 mount_point: ruby_str(&f.mount_point),

@@ -2,7 +2,7 @@
 offers and checks what it configures. Run by the hub's own Python on the VM
 (so with the pinned packages): python - /opt/tljh/config/jupyterhub_config.py
 Prints `AUTH <kind> <class> allow_all=<bool>` per authenticator; exits 1 on
-the first mismatch."""
+the first mismatch. No sign-up is open unless the settings open it."""
 import json
 import os
 import sys
@@ -13,6 +13,7 @@ from traitlets.config import Config
 SRC = open(sys.argv[1]).read()
 CASES = [
     ("firstuse", {}, "FirstUseAuthenticator", True),
+    ("native", {}, "NativeAuthenticator", True),
     ("native", {"open_signup": True}, "NativeAuthenticator", True),
     ("github", {"client_id": "id", "allowed_organizations": ["org"]}, "GitHubOAuthenticator", False),
     ("gitlab", {"client_id": "id"}, "GitLabOAuthenticator", False),
@@ -32,10 +33,15 @@ for kind, settings, cls, allow_all in CASES:
     a = c.JupyterHub.authenticator_class
     base = [k.__name__ for k in a.__mro__]
     section = c[cls]
+    closed = {"native": section.get("open_signup") is settings.get("open_signup", False),
+              "firstuse": section.get("create_users") is False}.get(kind, True)
+    services = [s["name"] for s in c.JupyterHub.services]
     ok = (cls in base and c.Authenticator.allow_all is allow_all
           and all(section[k] == v for k, v in settings.items())
+          and closed
           and c.Spawner.mem_limit == "2G" and c.Spawner.cpu_limit == 0.5
-          and "services" not in c.JupyterHub)
+          and c.SystemdSpawner.unit_extra_properties == {"UMask": "0077"}
+          and services == ["vmbuild-admin-sync"])
     print(f"AUTH {kind} {cls} allow_all={c.Authenticator.allow_all} {'ok' if ok else 'FAILED'}")
     if not ok:
         sys.exit(1)

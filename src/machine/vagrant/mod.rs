@@ -148,8 +148,9 @@ impl VagrantVm {
             },
             keys: ssh.identity_files.clone(),
             known_hosts: known_hosts(&v),
-            http_port: port(ctx.config.network.forward_http_port),
-            https_port: port(ctx.config.network.forward_https_port),
+            // the forwarded port is the guest's 443 (http there redirects)
+            http_port: None,
+            https_port: port(ctx.config.network.forward_http_port),
         })
     }
 

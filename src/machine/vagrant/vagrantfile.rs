@@ -40,7 +40,6 @@ pub fn vagrantfile_input(ctx: &Context, provider: Provider) -> Result<Vagrantfil
         memory_mb: c.vm.memory_mb,
         ip: static_ip(&c.network.ip)?,
         forward_http_port: c.network.forward_http_port,
-        forward_https_port: c.network.forward_https_port,
         shared: shared_folder(ctx, provider)?,
         accel: ctx.platform()?.accel,
         boot_timeout_secs: super::BOOT_TIMEOUT_SECS,
