@@ -158,7 +158,7 @@ mod tests {
         let r = load_with("", RecipeSet::Cleanup);
         let l = labels(&r);
         assert!(l.contains(&("command[SSH host keys]".into(), true)));
-        assert!(l.contains(&("script[build CA]".into(), true)));
+        assert!(l.contains(&("script[build-time CA certificates]".into(), true)));
         assert!(l.contains(&("file[instance TLS key]".into(), true)));
         // vmbuild's build-time admin password goes; the owner's stays
         assert!(l.contains(&("file[build-time admin password]".into(), true)));
