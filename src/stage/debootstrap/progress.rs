@@ -1,8 +1,14 @@
 //! Showing a long tool run as phases: a spinner with the current line on a
-//! terminal, one timestamped line per phase otherwise (via [`Ui`]).
+//! terminal, one timestamped line per phase otherwise (via [`Ui`]), and in
+//! plain mode the latest detail every [`PLAIN_EVERY`] while a phase lasts,
+//! so a CI log never goes quiet for minutes.
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
+
+/// How often plain mode shows that a long phase is alive.
+const PLAIN_EVERY: Duration = Duration::from_secs(30);
 
 use crate::ui::{Ui, Verbosity};
 
@@ -11,6 +17,8 @@ pub(crate) struct PhaseDisplay {
     ui: Arc<Ui>,
     pb: ProgressBar,
     last: String,
+    since: Instant,
+    printed: Instant,
 }
 
 impl PhaseDisplay {
@@ -20,6 +28,8 @@ impl PhaseDisplay {
             ui: Arc::clone(ui),
             pb: ui.progress(label, None),
             last: String::new(),
+            since: Instant::now(),
+            printed: Instant::now(),
         }
     }
 
@@ -27,6 +37,8 @@ impl PhaseDisplay {
     pub(crate) fn phase(&mut self, text: &str) {
         if text != self.last {
             self.last = text.to_owned();
+            self.since = Instant::now();
+            self.printed = Instant::now();
             let ui = &self.ui;
             self.pb.suspend(|| ui.info(text));
             self.pb.set_message(ui.mask(text));
@@ -40,6 +52,14 @@ impl PhaseDisplay {
         if self.ui.verbosity() == Verbosity::Verbose {
             let ui = &self.ui;
             self.pb.suspend(|| ui.debug(text));
+        } else if !self.ui.is_terminal() && self.printed.elapsed() >= PLAIN_EVERY {
+            self.printed = Instant::now();
+            self.ui.info(&format!(
+                "{} ({} s): {}",
+                self.last,
+                self.since.elapsed().as_secs(),
+                text.trim()
+            ));
         }
     }
 
