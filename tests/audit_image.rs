@@ -382,8 +382,10 @@ fn kinds_and_paths(v: &serde_json::Value, key: &str) -> BTreeSet<(String, String
         .collect()
 }
 
-/// Nothing of an audit is left: temp dirs, mounts, loop devices, daemons.
+/// Nothing of an audit is left: temp dirs, mounts, loop devices, daemons
+/// (each test gives its audits their own TMPDIR, `tmp`).
 fn assert_nothing_left(tmp: &Path) {
+    let ours = tmp.to_string_lossy().into_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let dirs: Vec<_> = std::fs::read_dir(tmp)
@@ -392,16 +394,16 @@ fn assert_nothing_left(tmp: &Path) {
             .map(|e| e.path())
             .collect();
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let mounted = mounts.lines().any(|l| l.contains("vmbuild-audit-"));
+        let mounted = mounts.lines().any(|l| l.contains(&ours));
         let loops = sh(
             "losetup",
             &["--list", "--noheadings", "--output", "BACK-FILE"],
         );
-        let looped = loops.lines().any(|l| l.contains("vmbuild-audit-"));
+        let looped = loops.lines().any(|l| l.contains(&ours));
         let daemons = sh("ps", &["-eo", "args"]);
         let daemon = daemons
             .lines()
-            .any(|l| l.contains("qemu-storage-daemon") && l.contains(&*tmp.to_string_lossy()));
+            .any(|l| l.contains("qemu-storage-daemon") && l.contains(&ours));
         if dirs.is_empty() && !mounted && !looped && !daemon {
             return;
         }

@@ -233,6 +233,22 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// `path` with `.` and `..` resolved lexically (for naming files in
+/// findings; reads resolve them inside the image anyway).
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 use std::os::unix::fs::OpenOptionsExt;
 
 #[cfg(test)]
@@ -254,6 +270,12 @@ mod tests {
         assert_eq!(r.read_text("/etc/escape").unwrap(), None);
         assert_eq!(r.read_text("/etc/dots").unwrap(), None);
         assert_eq!(r.read_text("/nope/x").unwrap(), None);
+    }
+
+    #[test]
+    fn paths_normalize() {
+        assert_eq!(normalize("/etc/sudoers.d/../sudo-more"), "/etc/sudo-more");
+        assert_eq!(normalize("/../../x/./y/"), "/x/y");
     }
 
     #[test]

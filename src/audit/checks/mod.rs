@@ -92,11 +92,32 @@ pub fn wildcard(pattern: &str, name: &str) -> bool {
     go(&p, &n)
 }
 
+/// Mount points in fstab text of local filesystems other than `/` (and
+/// `/boot`, which holds no secrets).
+pub fn other_filesystems(fstab: &str) -> Vec<String> {
+    const LOCAL: [&str; 6] = ["ext2", "ext3", "ext4", "xfs", "btrfs", "auto"];
+    fstab
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3 && LOCAL.contains(&f[2]) && f[1] != "/" && !f[1].starts_with("/boot"))
+                .then(|| f[1].to_owned())
+        })
+        .collect()
+}
+
 /// Run every detector on `root`.
 pub fn run_all(root: &ImageRoot, ui: &Ui, opts: &AuditOptions) -> Result<Findings, AuditError> {
     let mut out = Findings::default();
     if !root.is_file("/etc/passwd")? {
         out.note("no /etc/passwd: accounts were not checked");
+    }
+    for m in other_filesystems(&root.read_text("/etc/fstab")?.unwrap_or_default()) {
+        out.note(format!(
+            "{m} is on another filesystem, which was not audited"
+        ));
     }
     let owner = owner::read(root, &mut out)?;
     let ctx = Context {
@@ -141,6 +162,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn separate_filesystems_are_named() {
+        let fstab = "# <file system> <mount point> <type>\nUUID=1 / ext4 errors=remount-ro 0 1\nUUID=2 /boot ext4 defaults 0 2\nUUID=3 /home xfs defaults 0 2\nUUID=4 none swap sw 0 0\ns3fs#b /srv/data/b fuse _netdev 0 0\n";
+        assert_eq!(other_filesystems(fstab), ["/home"]);
+    }
+
+    #[test]
     fn wildcards() {
         assert!(wildcard("*.conf", "50-x.conf"));
         assert!(!wildcard("*.conf", "50-x.conf.bak"));
@@ -148,3 +175,6 @@ mod tests {
         assert!(wildcard("*", ""));
     }
 }
+
+#[cfg(test)]
+mod staged_tests;

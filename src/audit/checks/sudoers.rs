@@ -3,13 +3,14 @@
 //! `User_Alias`es, includes (`@include`, `@includedir` and their `#` forms),
 //! comments and line continuations.
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::Context;
 use crate::audit::error::AuditError;
 use crate::audit::finding::{Expected, Finding, FindingKind, Findings};
-use crate::audit::root::{Kind, join};
+use crate::audit::root::{Kind, join, normalize};
 
 /// The hub admins' group: its rule is expected while it has no members in
 /// the image (admins join it at run time, and leave it when demoted).
@@ -129,12 +130,16 @@ fn parse_line(line: &str) -> Option<Entry> {
             params: rest.to_owned(),
         }),
         _ => {
+            static COMMA: LazyLock<Regex> =
+                LazyLock::new(|| Regex::new(r"\s*,\s*").expect("valid regex"));
+            static NOPASSWD: LazyLock<Regex> =
+                LazyLock::new(|| Regex::new(r"\bNOPASSWD\s*:").expect("valid regex"));
             let (lhs, _) = line.split_once('=')?;
             // "alice, %admin  ALL" -> user list, then hosts
-            let lhs = Regex::new(r"\s*,\s*").ok()?.replace_all(lhs.trim(), ",");
+            let lhs = COMMA.replace_all(lhs.trim(), ",");
             let users = split_list(lhs.split_whitespace().next()?);
             let text = line.split_whitespace().collect::<Vec<_>>().join(" ");
-            let nopasswd = Regex::new(r"\bNOPASSWD\s*:").ok()?.is_match(line);
+            let nopasswd = NOPASSWD.is_match(line);
             Some(Entry::Rule {
                 users,
                 text,
@@ -205,11 +210,11 @@ fn collect(
     let base = path.rsplit_once('/').map_or("/", |(d, _)| d);
     for (inc, dir) in includes {
         // relative includes are relative to the including file (sudo >= 1.9.1)
-        let inc = if inc.starts_with('/') {
+        let inc = normalize(&if inc.starts_with('/') {
             inc
         } else {
             join(base, &inc)
-        };
+        });
         if !dir {
             collect(ctx, &inc, depth + 1, files)?;
             continue;
