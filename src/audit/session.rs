@@ -184,7 +184,13 @@ impl Drop for Session {
         for m in self.mounts.drain(..).rev() {
             let _ = sys::lazy_umount(&m);
         }
-        if let Some(pid) = self.daemon.take() {
+        // interrupted while starting: the daemon may have written its pid since
+        let pid = self.daemon.take().or_else(|| {
+            std::fs::read_to_string(self.tmp.join(PIDFILE))
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+        });
+        if let Some(pid) = pid {
             stop_daemon(pid);
         }
         // the daemon may die without unmounting its export (it does so on
@@ -340,5 +346,30 @@ impl<R: Read> Read for ProgressReader<'_, R> {
             ));
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_removes_dirs_of_dead_audits_only() {
+        let d = tempfile::tempdir().unwrap();
+        // pid 0x7fff_fff0 cannot exist (above pid_max)
+        let dead = d.path().join(format!("{TEMP_PREFIX}2147483632-abc"));
+        let alive = d.path().join(format!("{TEMP_PREFIX}1-abc"));
+        let mine = d
+            .path()
+            .join(format!("{TEMP_PREFIX}{}-abc", std::process::id()));
+        let other = d.path().join("unrelated");
+        for p in [&dead, &alive, &mine, &other] {
+            std::fs::create_dir_all(p.join("p1")).unwrap();
+        }
+        // a pidfile naming a process that is not our daemon is never signalled
+        std::fs::write(dead.join(PIDFILE), "1\n").unwrap();
+        sweep(&Ui::silent(), d.path());
+        assert!(!dead.exists());
+        assert!(alive.exists() && mine.exists() && other.exists());
     }
 }
