@@ -257,3 +257,51 @@ fn sshd_authorized_keys_file_and_sudo_includes_are_followed() {
     );
     assert!(f.findings[1].why.contains("hubadmin"));
 }
+
+fn pem(body: &str) -> String {
+    format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+}
+
+#[test]
+fn a_ca_left_in_the_trust_bundle_without_its_file_is_found() {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path();
+    base(r);
+    put(
+        r,
+        "/usr/share/ca-certificates/mozilla/A.crt",
+        &pem("QUFBQQ=="),
+    );
+    put(
+        r,
+        "/etc/ssl/certs/ca-certificates.crt",
+        &format!("{}{}", pem("QUFBQQ=="), pem("QkJCQg==")),
+    );
+    let f = run(r, AuditOptions::default());
+    assert_eq!(
+        kinds(&f),
+        [(
+            FindingKind::BuildCa,
+            "/etc/ssl/certs/ca-certificates.crt".into()
+        )]
+    );
+    assert!(
+        f.findings[0]
+            .detail
+            .starts_with("1 trusted certificate(s) from no CA file")
+    );
+    // with the file still there, the file is the finding
+    put(
+        r,
+        "/usr/local/share/ca-certificates/vmbuild-extra.crt",
+        &pem("QkJCQg=="),
+    );
+    let f = run(r, AuditOptions::default());
+    assert_eq!(
+        kinds(&f),
+        [(
+            FindingKind::BuildCa,
+            "/usr/local/share/ca-certificates/vmbuild-extra.crt".into()
+        )]
+    );
+}
