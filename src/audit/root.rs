@@ -7,7 +7,7 @@
 //! plain directory (the detectors' tests use staged directories).
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use super::error::AuditError;
@@ -248,8 +248,6 @@ pub fn normalize(path: &str) -> String {
     }
     format!("/{}", parts.join("/"))
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 #[cfg(test)]
 mod tests {

@@ -144,16 +144,15 @@ pub fn run_all(root: &ImageRoot, ui: &Ui, opts: &AuditOptions) -> Result<Finding
         ));
     }
     // a token inside a file already reported for what it is says nothing new
-    let dup: Vec<bool> = out
+    let kept: Vec<_> = out
         .findings
         .iter()
-        .map(|f| f.kind == FindingKind::Token && out.has_other_than(FindingKind::Token, &f.path))
+        .filter(|f| {
+            f.kind != FindingKind::Token || !out.has_other_than(FindingKind::Token, &f.path)
+        })
+        .cloned()
         .collect();
-    let mut i = 0;
-    out.findings.retain(|_| {
-        i += 1;
-        !dup[i - 1]
-    });
+    out.findings = kept;
     Ok(out)
 }
 
