@@ -697,7 +697,7 @@ fn ctrl_c_and_sigkill_leave_nothing_behind() {
 
     deadline.step("Ctrl-C during the scan");
     let (child, _) = start_audit(&tmp, &image);
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(50));
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
@@ -711,7 +711,7 @@ fn ctrl_c_and_sigkill_leave_nothing_behind() {
 
     deadline.step("SIGKILL during the scan, then the next audit sweeps");
     let (mut child, daemon) = start_audit(&tmp, &image);
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(50));
     child.kill().unwrap();
     child.wait().unwrap();
     // SAFETY: kill(2) with signal 0 only checks for existence.
