@@ -167,6 +167,19 @@ aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCY0123
     }
 
     #[test]
+    fn the_appliance_s_own_files_hold_no_literal_tokens() {
+        for text in [
+            include_str!("../../../recipes/files/jupyterhub_config.py"),
+            include_str!("../../../recipes/files/tljh-config.py"),
+            include_str!("../../../recipes/files/tljh-secrets.service"),
+            include_str!("../../../recipes/files/jupyterhub.service"),
+            include_str!("../../../recipes/files/configurable-http-proxy.service"),
+        ] {
+            assert_eq!(tokens(text), [], "{}", &text[..80.min(text.len())]);
+        }
+    }
+
+    #[test]
     fn binary_files_are_not_text() {
         assert!(is_text(b"hello"));
         assert!(!is_text(b"ELF\0\0"));
