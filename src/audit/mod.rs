@@ -61,11 +61,13 @@ pub fn audit_image(
         image.display(),
         source.format
     ));
+    // here, not in the namespace: see Workdir::create
+    let workdir = session::Workdir::create(ui)?;
     let (found, filesystem) = std::thread::scope(|s| {
         s.spawn(|| -> Result<_, AuditError> {
             sys::enter_private_mount_namespace()
                 .map_err(|e| AuditError::io("entering a private mount namespace", "/", e))?;
-            let session = session::Session::open(runner, ui, &source)?;
+            let session = session::Session::open(runner, ui, &source, workdir)?;
             ui.info(&format!("reading {} read-only", session.describe));
             let root = root::ImageRoot::open(&session.root)?;
             let found = checks::run_all(&root, ui, opts)?;

@@ -7,8 +7,11 @@
 //! [`Session`]'s `Drop` undoes everything however the audit ends (error,
 //! Ctrl-C, panic): mounts detached (their loop devices free themselves),
 //! the daemon stopped, the temp directory removed. If vmbuild itself is
-//! killed, the daemon outlives it: the next audit finds its temp directory,
-//! stops the daemon named in it and removes the directory ([`sweep`]).
+//! killed, the orphan guard ([`crate::process::guard`]) terminates the
+//! daemon's process group (its mount namespace, and with it the mounts and
+//! loop device, goes with it) and removes the temp directory; should the
+//! guard be gone too, the next audit stops the daemon named in a dead
+//! audit's temp directory and removes it ([`sweep`]).
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,7 +22,7 @@ use super::root::ImageRoot;
 use super::source::{self, DiskFormat, DiskLocation, Sniff, Source};
 use super::sys;
 use crate::interrupt;
-use crate::process::Runner;
+use crate::process::{Runner, guard};
 use crate::ui::Ui;
 
 /// Temp directories of audits are named `vmbuild-audit-<pid>-<random>`.
@@ -27,31 +30,78 @@ const TEMP_PREFIX: &str = "vmbuild-audit-";
 const PIDFILE: &str = "qsd.pid";
 
 /// An opened image: mounts and the storage daemon, undone on drop.
-#[derive(Debug)]
 pub struct Session {
     tmp: PathBuf,
     export: PathBuf,
     daemon: Option<i32>,
+    daemon_group: Option<u32>,
     mounts: Vec<PathBuf>,
     /// Where the root filesystem is mounted.
     pub root: PathBuf,
     /// Which partition it is, and its filesystem (`partition 1, ext4`).
     pub describe: String,
+    // last: removed after Drop has unmounted everything in it
+    _workdir: Workdir,
 }
 
-impl Session {
-    /// Open `source` read-only (call from a thread in a private mount namespace).
-    pub fn open(runner: &dyn Runner, ui: &Ui, source: &Source) -> Result<Session, AuditError> {
+/// The audit's temp directory, removed on drop; should vmbuild be killed,
+/// the orphan guard removes it.
+pub struct Workdir {
+    path: PathBuf,
+    cleanup: Option<guard::Cleanup>,
+}
+
+impl Workdir {
+    /// Sweep what killed audits left, then create the directory in `$TMPDIR`.
+    /// Call before entering the private mount namespace: the guard (started
+    /// here if it is not running yet) must live in the machine's namespace,
+    /// where the directory holds no mounts and can simply be removed.
+    pub fn create(ui: &Ui) -> Result<Workdir, AuditError> {
         sweep(ui, &std::env::temp_dir());
-        let tmp = tempfile::Builder::new()
+        let path = tempfile::Builder::new()
             .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| AuditError::io("creating a temp directory in", std::env::temp_dir(), e))?
             .keep();
+        let cleanup = guard::on_exit(&[
+            "rm".to_owned(),
+            "-rf".to_owned(),
+            "--one-file-system".to_owned(),
+            path.to_string_lossy().into_owned(),
+        ]);
+        Ok(Workdir {
+            path,
+            cleanup: Some(cleanup),
+        })
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        if std::fs::remove_dir_all(&self.path).is_ok()
+            && let Some(c) = self.cleanup.take()
+        {
+            c.disarm();
+        }
+    }
+}
+
+impl Session {
+    /// Open `source` read-only in `workdir` (call from a thread in a private
+    /// mount namespace).
+    pub fn open(
+        runner: &dyn Runner,
+        ui: &Ui,
+        source: &Source,
+        workdir: Workdir,
+    ) -> Result<Session, AuditError> {
+        let tmp = workdir.path.clone();
         let mut s = Session {
             export: tmp.join("disk.raw"),
             tmp,
+            _workdir: workdir,
             daemon: None,
+            daemon_group: None,
             mounts: Vec::new(),
             root: PathBuf::new(),
             describe: String::new(),
@@ -95,6 +145,12 @@ impl Session {
         self.daemon = std::fs::read_to_string(&pidfile)
             .ok()
             .and_then(|p| p.trim().parse().ok());
+        // it daemonized into a session of its own: the guard stops its group
+        // if vmbuild is killed
+        self.daemon_group = self.daemon.and_then(sys::process_group);
+        if let Some(g) = self.daemon_group {
+            guard::watch(g);
+        }
         started?;
         let deadline = Instant::now() + Duration::from_secs(30);
         while !sys::is_mount_point(&self.export) {
@@ -193,12 +249,15 @@ impl Drop for Session {
         if let Some(pid) = pid {
             stop_daemon(pid);
         }
+        if let Some(g) = self.daemon_group.take() {
+            guard::forget(g);
+        }
         // the daemon may die without unmounting its export (it does so on
         // SIGKILL); the mount is ours to drop then
         if sys::is_mount_point(&self.export) {
             let _ = sys::lazy_umount(&self.export);
         }
-        let _ = std::fs::remove_dir_all(&self.tmp);
+        // the workdir goes next, with the fields
     }
 }
 

@@ -108,6 +108,18 @@ pub(super) fn signal(pid: i32, sig: libc::c_int) -> bool {
     unsafe { libc::kill(pid, sig) == 0 }
 }
 
+/// The process group of `pid` (a daemon's group outlives its leader).
+pub(super) fn process_group(pid: i32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // after the command name: state, ppid, pgrp
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
 /// Whether process `pid` is gone (or only a zombie waiting to be reaped).
 pub(super) fn process_gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
