@@ -8,8 +8,8 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use crate::config::ProviderChoice;
 use crate::error::ExitCode;
 use crate::request::{
-    Action, AuditRequest, ConfigCommand, ConfigOverrides, Global, HubCommand, HubRequest, ProvisionRequest,
-    RemoteHost, Request, Stages, UploadRequest,
+    Action, AuditRequest, ConfigCommand, ConfigOverrides, Global, HubCommand, HubRequest,
+    ProvisionRequest, RemoteHost, Request, Stages, UploadRequest,
 };
 use crate::ui::Verbosity;
 
