@@ -8,8 +8,8 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use crate::config::ProviderChoice;
 use crate::error::ExitCode;
 use crate::request::{
-    Action, ConfigCommand, ConfigOverrides, Global, HubCommand, HubRequest, ProvisionRequest,
-    RemoteHost, Request, Stages, UploadRequest,
+    Action, AuditRequest, ConfigCommand, ConfigOverrides, Global, HubCommand, HubRequest,
+    ProvisionRequest, RemoteHost, Request, Stages, UploadRequest,
 };
 use crate::ui::Verbosity;
 
@@ -106,6 +106,34 @@ pub enum Command {
     Upload(UploadArgs),
     /// Show or change the running hub's settings (tljh-config on the VM)
     Hub(HubArgs),
+    /// Inspect an image offline for what must not ship (keys, passwords, secrets, caches)
+    Audit(AuditArgs),
+}
+
+/// `vmbuild audit ...`
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  vmbuild audit builds/jupyterhub-appliance.ova
+  vmbuild audit builds/jupyterhub-appliance.qcow2 --report audit.json
+  vmbuild audit --json builds/jupyterhub-appliance-libvirt.box
+
+Reads qcow2, VMDK, raw disks, OVA and Vagrant boxes (tar or tar.gz) offline
+and read-only (needs root: it mounts the image read-only in a private mount
+namespace, through qemu-storage-daemon). Exit codes: 0 clean, 1 findings (or
+the audit failed), 2 not an image it can read, 130 interrupted.")]
+pub struct AuditArgs {
+    /// The image to inspect
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    /// Print the findings as JSON on stdout instead of lines
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the findings as JSON to this file
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Accept Vagrant's conventions (insecure key and NOPASSWD for `vagrant`)
+    #[arg(long)]
+    pub vagrant_box: bool,
 }
 
 /// `vmbuild hub ...`
@@ -323,6 +351,12 @@ impl Args {
                     known_hosts: h.known_hosts,
                     strict: h.strict,
                 }),
+            }),
+            Some(Command::Audit(a)) => Action::Audit(AuditRequest {
+                image: a.image,
+                json: a.json,
+                report: a.report,
+                vagrant_box: a.vagrant_box,
             }),
         };
         Request { global, action }

@@ -54,6 +54,9 @@ pub enum Error {
     /// Preparing the appliance recipes failed.
     #[error(transparent)]
     Appliance(#[from] crate::appliance::ApplianceError),
+    /// `vmbuild audit` could not read the image, or found what must not ship.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// A stage whose implementation has not landed yet.
     #[error("{stage}: not implemented yet (see issue {issue}); nothing was done")]
     NotLanded {
@@ -81,6 +84,7 @@ impl Error {
             Error::Appliance(e) if e.is_user_error() => ExitCode::Usage,
             Error::Process(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Interrupted => ExitCode::Interrupted,
+            Error::Audit(e) => e.exit_code(),
             Error::Vagrant(e) if e.is_interrupted() => ExitCode::Interrupted,
             // file copies and hashing stop with io::ErrorKind::Interrupted on Ctrl-C
             Error::Stage(crate::stage::StageError::Io { source, .. })

@@ -56,6 +56,21 @@ pub enum Action {
     Upload(UploadRequest),
     /// `vmbuild hub …`.
     Hub(HubRequest),
+    /// `vmbuild audit …`.
+    Audit(AuditRequest),
+}
+
+/// `vmbuild audit IMAGE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRequest {
+    /// The image to inspect.
+    pub image: PathBuf,
+    /// `--json`: the findings as JSON on stdout.
+    pub json: bool,
+    /// `--report FILE`: also write them as JSON there.
+    pub report: Option<PathBuf>,
+    /// `--vagrant-box`: Vagrant's conventions are expected.
+    pub vagrant_box: bool,
 }
 
 /// Which stages to run (always in the order clean, reset, packer, up, export).

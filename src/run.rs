@@ -40,6 +40,7 @@ fn dispatch(request: &Request, ui: &Arc<Ui>) -> Result<(), Error> {
         Action::Provision(p) => crate::command::provision::run(p, g, ui),
         Action::Upload(u) => crate::cloud::cli::upload(u, g, ui),
         Action::Hub(h) => crate::command::hub::run(h, g, ui),
+        Action::Audit(a) => crate::audit::cli::run(a, ui),
         Action::Stages(s) => crate::pipeline::run(s, g, ui),
     }
 }
