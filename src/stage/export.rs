@@ -61,12 +61,65 @@ pub fn run(ctx: &Context) -> Result<Vec<export::Artifact>, Error> {
         Some(m) if m.provider().is_virtualbox() => {
             package::refuse_disk_formats(&formats)?;
             export_prep::clean_up_and_halt(ctx, &m)?;
-            package::package(ctx)?
+            let boxes = package::package(ctx)?;
+            audit(ctx, &boxes)?;
+            boxes
         }
         Some(m) => from_vm(ctx, &m, &formats)?,
     };
     upload(ctx, &artifacts)?;
     Ok(artifacts)
+}
+
+/// `vmbuild audit` on every artifact before the export is done: an artifact
+/// with findings is moved aside (`<file>.failed-audit`, no checksum file) so
+/// nothing unsafe looks ready to ship, and the stage fails naming what was
+/// found. The box is judged as a box (Vagrant's conventions are expected).
+fn audit(ctx: &Context, artifacts: &[export::Artifact]) -> Result<(), Error> {
+    if ctx.runner.is_dry_run() || artifacts.is_empty() {
+        return Ok(());
+    }
+    ctx.ui.step("Auditing the artifacts");
+    let mut failed = Vec::new();
+    for a in artifacts {
+        let opts = crate::audit::AuditOptions {
+            vagrant_box: a.format == Format::Box,
+        };
+        let report = match crate::audit::audit_image(ctx.runner.as_ref(), &ctx.ui, &a.path, &opts) {
+            Ok(r) => r,
+            Err(crate::audit::AuditError::NeedsRoot) => {
+                ctx.ui.warn(&format!(
+                    "{} was not audited: `vmbuild audit` needs root; run it as root before you ship the image",
+                    a.path.display()
+                ));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ctx.ui.info(&report.summary());
+        if report.is_clean() {
+            continue;
+        }
+        for l in report.finding_lines() {
+            ctx.ui.warn(&l);
+        }
+        let aside = a.path.with_file_name(format!(
+            "{}.failed-audit",
+            a.path.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let _ = std::fs::remove_file(&a.checksum_path);
+        std::fs::rename(&a.path, &aside)
+            .map_err(|e| ExportError::io("moving aside", &a.path, e))?;
+        failed.push(format!("{} ({} finding(s))", aside.display(), report.findings.len()));
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(crate::stage::StageError::Unexpected(format!(
+        "the audit found what must not ship in: {}; see the findings above (`vmbuild audit FILE` lists them again)",
+        failed.join(", ")
+    ))
+    .into())
 }
 
 /// The VM's disk, cleaned up and halted: the box from it as it is, the
@@ -140,6 +193,7 @@ fn from_vm(ctx: &Context, m: &Machine, formats: &[Format]) -> Result<Vec<export:
             artifacts.extend(request(sealed.disk(), &disks)?);
         }
     }
+    audit(ctx, &artifacts)?;
     if !ctx.runner.is_dry_run() {
         // losing the record only costs the next -e a re-export
         let _ = ExportRecord::new(&halted.stamp, &settings, &artifacts).write(&record_file);
