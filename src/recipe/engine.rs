@@ -1,5 +1,14 @@
 //! The engine: gather facts for every resource in one batch, check, apply in
-//! order (apt and pip installs merged), verify, then run notified handlers.
+//! order, verify, then run notified handlers.
+//!
+//! **Merging**: an install joins the transaction of the install just before
+//! it only when nothing runs between them: every resource in between is
+//! skipped or is itself an install of the same kind (all `apt.packages`
+//! installs share one transaction, `pip.packages` one per venv). So a file,
+//! command or repository written before an install is always in place when
+//! it runs, and the output order is the order things ran in. The members
+//! are re-checked when the transaction runs, against the facts as the
+//! earlier members leave them, so each reason says what that member adds.
 //!
 //! Facts are gathered once up front, so a run where nothing changes costs one
 //! round trip. Once something has changed, every later resource is
@@ -11,21 +20,23 @@
 //! whether the first attempt finished (it converges). Handlers a stopped run
 //! could not run are remembered on the host and run by the next run.
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::RecipeError;
 use super::facts::{FactError, FactQuery, Facts, batch_script, parse_batch, tail};
 use super::load::{Entry, Recipe};
 use super::report::{CommandFailure, NOT_RUN, Outcome, Report, Status};
 use super::resource::{CheckOptions, Plan};
-use crate::remote::{RemoteCommand, RemoteError, Transport};
+use crate::remote::{RemoteCommand, RemoteError, Stream, Transport};
 
+mod assume;
 mod handlers;
 mod transaction;
 mod verify;
 
 /// How to run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// `--check`: report only.
     pub check: bool,
@@ -39,11 +50,68 @@ pub struct RunOptions {
     pub sudo: bool,
     /// `user@host:port` for the report.
     pub host: String,
+    /// Polled between resources: true means the user asked to stop
+    /// (default: Ctrl-C / SIGTERM, [`crate::interrupt::requested`]).
+    pub stop: fn() -> bool,
+    /// Secrets: a diff that shows one is not shown at all.
+    pub secrets: crate::mask::Secrets,
 }
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            check: false,
+            diff: false,
+            tags: Vec::new(),
+            keep_going: false,
+            sudo: false,
+            host: String::new(),
+            stop: crate::interrupt::requested,
+            secrets: crate::mask::Secrets::new(),
+        }
+    }
+}
+
+/// Shown instead of a diff that would show a secret.
+pub const DIFF_HIDDEN_SECRET: &str = "(diff not shown: the content holds a secret)";
+
+/// What a long-running resource is doing, for progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A resource starts applying; `with` are the resources whose installs
+    /// joined its transaction (they run now, with it).
+    Started {
+        /// `type[name]`.
+        label: String,
+        /// Labels of the members of its transaction.
+        with: Vec<String>,
+    },
+    /// A command of the resource is still running (sent about once a
+    /// second).
+    Running {
+        /// `type[name]`.
+        label: String,
+        /// Since the command started.
+        elapsed: Duration,
+        /// The latest thing its output says it works on ("Unpacking nginx").
+        doing: Option<String>,
+    },
+}
+
+/// The callback receiving [`Progress`].
+pub type OnProgress<'a> = &'a mut (dyn FnMut(&Progress) + Send);
 
 enum Failure {
     Command(CommandFailure),
     Remote(RemoteError),
+}
+
+/// Why the apply phase stopped early.
+enum Stop {
+    /// A resource failed (and not `--keep-going`).
+    Failed(String),
+    /// The user asked to stop.
+    User,
 }
 
 impl Failure {
@@ -75,6 +143,10 @@ pub struct Engine<'a, T: Transport> {
     round_trips: u32,
     apt_stale: bool,
     on_outcome: &'a mut (dyn FnMut(&Outcome) + Send),
+    on_progress: Option<OnProgress<'a>>,
+    /// The resource being applied (for progress).
+    current: String,
+    interrupted: bool,
 }
 
 struct Slot {
@@ -98,6 +170,21 @@ impl<'a, T: Transport> Engine<'a, T> {
             round_trips: 0,
             apt_stale: false,
             on_outcome,
+            on_progress: None,
+            current: String::new(),
+            interrupted: false,
+        }
+    }
+
+    /// Also report what long-running resources are doing.
+    pub fn with_progress(mut self, on_progress: OnProgress<'a>) -> Self {
+        self.on_progress = Some(on_progress);
+        self
+    }
+
+    fn progress(&mut self, p: &Progress) {
+        if let Some(cb) = self.on_progress.as_mut() {
+            cb(p);
         }
     }
 
@@ -115,11 +202,39 @@ impl<'a, T: Transport> Engine<'a, T> {
         }
     }
 
-    /// Run `cmd`; a non-zero exit is a [`Failure::Command`].
+    /// Run `cmd`, reporting progress about once a second while it runs
+    /// (with the latest thing its output names); a non-zero exit is a
+    /// [`Failure::Command`].
     async fn exec(&mut self, cmd: RemoteCommand) -> Result<(), Failure> {
         let cmd = self.wrap(cmd);
         self.round_trips += 1;
-        let out = self.t.exec(&cmd).await.map_err(Failure::Remote)?;
+        let activity = Mutex::new(super::activity::Activity::default());
+        let sink = |s: Stream, data: &[u8]| {
+            if let Ok(mut a) = activity.lock() {
+                a.feed(s, data);
+            }
+        };
+        let t = self.t;
+        let run = t.exec_streaming(&cmd, &sink);
+        tokio::pin!(run);
+        let start = tokio::time::Instant::now();
+        let mut tick =
+            tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
+        let out = loop {
+            tokio::select! {
+                r = &mut run => break r,
+                _ = tick.tick() => {
+                    let doing = activity.lock().ok().and_then(|a| a.current());
+                    let p = Progress::Running {
+                        label: self.current.clone(),
+                        elapsed: start.elapsed(),
+                        doing,
+                    };
+                    self.progress(&p);
+                }
+            }
+        };
+        let out = out.map_err(Failure::Remote)?;
         if out.success() {
             return Ok(());
         }
@@ -186,7 +301,18 @@ impl<'a, T: Transport> Engine<'a, T> {
                 let mut o = Self::outcome(e, Status::Changed, p.summary());
                 o.changes = p.changes.iter().map(|c| c.what.clone()).collect();
                 if self.opts.diff {
-                    o.diffs = p.changes.iter().filter_map(|c| c.diff.clone()).collect();
+                    o.diffs = p
+                        .changes
+                        .iter()
+                        .filter_map(|c| c.diff.as_deref())
+                        .map(|d| {
+                            if self.opts.secrets.appears_in(d) {
+                                DIFF_HIDDEN_SECRET.to_owned()
+                            } else {
+                                d.to_owned()
+                            }
+                        })
+                        .collect();
                 }
                 o
             }
@@ -270,7 +396,8 @@ impl<'a, T: Transport> Engine<'a, T> {
             self.emit_ready(&mut slots);
             false
         } else {
-            self.apply_all(entries, &mut plans, &mut slots).await?
+            self.apply_all(entries, &mut plans, &mut slots, &facts)
+                .await?
         };
         let resources: Vec<Outcome> = slots.into_iter().filter_map(|s| s.outcome).collect();
         let handlers = self
@@ -283,61 +410,110 @@ impl<'a, T: Transport> Engine<'a, T> {
             handlers,
             round_trips: self.round_trips,
             elapsed_ms: start.elapsed().as_millis(),
+            interrupted: self.interrupted,
         })
     }
 
-    /// The apply phase; returns whether the run stopped after a failure.
+    /// The apply phase; returns whether the run stopped early (a failure
+    /// or the user).
     async fn apply_all(
         &mut self,
         entries: &[Entry],
         plans: &mut [Option<Result<Plan, FactError>>],
         slots: &mut [Slot],
+        first: &Facts,
     ) -> Result<bool, RecipeError> {
         let mut dirty = false;
-        let mut stopped: Option<String> = None;
+        let mut stopped: Option<Stop> = None;
         for i in 0..entries.len() {
             let e = &entries[i];
             if slots[i].outcome.is_some() {
                 self.emit_ready(slots);
                 continue;
             }
-            if let Some(by) = &stopped {
-                slots[i].outcome = Some(Self::outcome(
-                    e,
-                    Status::Skipped,
-                    format!("{NOT_RUN}: stopped after {by} failed"),
-                ));
+            if stopped.is_none() && (self.opts.stop)() {
+                stopped = Some(Stop::User);
+            }
+            if let Some(why) = &stopped {
+                let reason = match why {
+                    Stop::Failed(by) => format!("{NOT_RUN}: stopped after {by} failed"),
+                    Stop::User => format!("{NOT_RUN}: stopped by the user"),
+                };
+                slots[i].outcome = Some(Self::outcome(e, Status::Skipped, reason));
+                plans[i] = None;
                 self.emit_ready(slots);
                 continue;
             }
             let Some(mut plan) = plans[i].take() else {
                 continue;
             };
+            // the installs that may join this one's transaction
+            let followers = self.followers(entries, slots, i);
             // Once something changed, every later check is redone with fresh
             // facts, "ok" ones too: installing nginx creates the default site
             // a later resource removes, writing a CA file makes a later
             // `unless` guard false.
-            if dirty {
-                let facts = self
-                    .gather_with_verify(entries, slots, &e.resource.facts(self.copts()))
-                    .await?;
-                plan = e.resource.check(&facts, self.copts());
-            }
+            let facts = if dirty {
+                let mut qs = e.resource.facts(self.copts());
+                for j in &followers {
+                    qs.extend(entries[*j].resource.facts(self.copts()));
+                }
+                let f = self.gather_with_verify(entries, slots, &qs).await?;
+                plan = e.resource.check(&f, self.copts());
+                f
+            } else {
+                first.clone()
+            };
             let outcome = match plan {
                 Ok(p) if !p.is_ok() => {
                     dirty = true;
-                    self.apply_one(entries, plans, slots, i, p).await?
+                    self.current = e.label();
+                    self.apply_one(entries, plans, slots, i, p, &facts, &followers)
+                        .await?
                 }
                 other => self.planned(e, &other),
             };
             if outcome.status == Status::Failed && !self.opts.keep_going {
-                stopped = Some(format!("`{}`", e.label()));
+                stopped = Some(Stop::Failed(format!("`{}`", e.label())));
+            }
+            if self.interrupted {
+                stopped = Some(Stop::User);
             }
             slots[i].verify = outcome.status == Status::Changed && e.resource.converges();
             slots[i].outcome = Some(outcome);
             self.emit_ready(slots);
         }
-        self.gather_with_verify(entries, slots, &[]).await?;
+        if matches!(stopped, Some(Stop::User)) {
+            // no more remote work after a stop than recording what is owed:
+            // the changed resources are reported without their re-check
+            self.interrupted = true;
+            for s in slots.iter_mut() {
+                s.verify = false;
+            }
+            self.emit_ready(slots);
+        } else {
+            self.gather_with_verify(entries, slots, &[]).await?;
+        }
         Ok(stopped.is_some())
+    }
+
+    /// The entries after `i` whose installs may join `i`'s transaction: the
+    /// run of installs of the same kind right after it, skipped entries
+    /// aside. Anything else ends the run (see the module docs).
+    fn followers(&self, entries: &[Entry], slots: &[Slot], i: usize) -> Vec<usize> {
+        let Some(tx) = entries[i].resource.transaction() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (j, e) in entries.iter().enumerate().skip(i + 1) {
+            if slots[j].outcome.is_some() {
+                continue; // skipped by `when` or tags: it does not run
+            }
+            if e.resource.transaction().as_ref() != Some(&tx) {
+                break;
+            }
+            out.push(j);
+        }
+        out
     }
 }
