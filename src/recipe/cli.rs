@@ -67,6 +67,15 @@ const ALIVE_FIRST: std::time::Duration = std::time::Duration::from_secs(10);
 /// See [`ALIVE_FIRST`].
 const ALIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Whether a plain "still running" line is due after `elapsed`, the last
+/// one having been printed at `last`.
+fn alive_line_due(last: Option<std::time::Duration>, elapsed: std::time::Duration) -> bool {
+    match last {
+        None => elapsed >= ALIVE_FIRST,
+        Some(at) => elapsed >= at + ALIVE_EVERY,
+    }
+}
+
 impl Alive {
     /// A spinner message on a terminal; periodic plain lines otherwise (and
     /// always in the log), so a 10-minute install is never silent.
@@ -105,11 +114,7 @@ impl Alive {
                         .unwrap_or_default()
                 );
                 bar.set_message(ui.mask(&text));
-                let due = match self.last_line {
-                    None => *elapsed >= ALIVE_FIRST,
-                    Some(at) => *elapsed >= at + ALIVE_EVERY,
-                };
-                if due {
+                if alive_line_due(self.last_line, *elapsed) {
                     self.last_line = Some(*elapsed);
                     let line = format!("still running {text}");
                     if bar.is_hidden() {
@@ -161,5 +166,24 @@ fn print_outcome(ui: &Ui, o: &Outcome, check: bool) {
         for l in f.stderr_tail.lines() {
             ui.warn(&format!("    | {l}"));
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn plain_progress_lines_after_10_s_then_every_30_s() {
+        let s = Duration::from_secs;
+        let mut last = None;
+        let mut printed = Vec::new();
+        for t in 1..=75 {
+            if alive_line_due(last, s(t)) {
+                last = Some(s(t));
+                printed.push(t);
+            }
+        }
+        assert_eq!(printed, [10, 40, 70]);
     }
 }

@@ -19,21 +19,24 @@
 //! after the transport reconnects and applied again only if it can tell
 //! whether the first attempt finished (it converges). Handlers a stopped run
 //! could not run are remembered on the host and run by the next run.
-use std::collections::BTreeSet;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::RecipeError;
-use super::facts::{FactError, FactQuery, Facts, batch_script, parse_batch, tail};
+use super::facts::{FactError, FactQuery};
 use super::load::{Entry, Recipe};
 use super::report::{CommandFailure, NOT_RUN, Outcome, Report, Status};
 use super::resource::{CheckOptions, Plan};
-use crate::remote::{RemoteCommand, RemoteError, Stream, Transport};
+use crate::remote::{RemoteCommand, RemoteError, Transport};
 
 mod assume;
+mod exec;
 mod handlers;
+mod order;
+mod progress;
 mod transaction;
 mod verify;
+
+pub use progress::{OnProgress, Progress};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -74,32 +77,6 @@ impl Default for RunOptions {
 
 /// Shown instead of a diff that would show a secret.
 pub const DIFF_HIDDEN_SECRET: &str = "(diff not shown: the content holds a secret)";
-
-/// What a long-running resource is doing, for progress display.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
-    /// A resource starts applying; `with` are the resources whose installs
-    /// joined its transaction (they run now, with it).
-    Started {
-        /// `type[name]`.
-        label: String,
-        /// Labels of the members of its transaction.
-        with: Vec<String>,
-    },
-    /// A command of the resource is still running (sent about once a
-    /// second).
-    Running {
-        /// `type[name]`.
-        label: String,
-        /// Since the command started.
-        elapsed: Duration,
-        /// The latest thing its output says it works on ("Unpacking nginx").
-        doing: Option<String>,
-    },
-}
-
-/// The callback receiving [`Progress`].
-pub type OnProgress<'a> = &'a mut (dyn FnMut(&Progress) + Send);
 
 enum Failure {
     Command(CommandFailure),
@@ -200,85 +177,6 @@ impl<'a, T: Transport> Engine<'a, T> {
         } else {
             cmd
         }
-    }
-
-    /// Run `cmd`, reporting progress about once a second while it runs
-    /// (with the latest thing its output names); a non-zero exit is a
-    /// [`Failure::Command`].
-    async fn exec(&mut self, cmd: RemoteCommand) -> Result<(), Failure> {
-        let cmd = self.wrap(cmd);
-        self.round_trips += 1;
-        let activity = Mutex::new(super::activity::Activity::default());
-        let sink = |s: Stream, data: &[u8]| {
-            if let Ok(mut a) = activity.lock() {
-                a.feed(s, data);
-            }
-        };
-        let t = self.t;
-        let run = t.exec_streaming(&cmd, &sink);
-        tokio::pin!(run);
-        let start = tokio::time::Instant::now();
-        let mut tick =
-            tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
-        let out = loop {
-            tokio::select! {
-                r = &mut run => break r,
-                _ = tick.tick() => {
-                    let doing = activity.lock().ok().and_then(|a| a.current());
-                    let p = Progress::Running {
-                        label: self.current.clone(),
-                        elapsed: start.elapsed(),
-                        doing,
-                    };
-                    self.progress(&p);
-                }
-            }
-        };
-        let out = out.map_err(Failure::Remote)?;
-        if out.success() {
-            return Ok(());
-        }
-        let text = if out.stderr.is_empty() {
-            out.stdout_str()
-        } else {
-            out.stderr_str()
-        };
-        Err(Failure::Command(CommandFailure {
-            command: cmd.to_shell(),
-            status: out.status,
-            stderr_tail: tail(&text, 20),
-        }))
-    }
-
-    /// Gather `queries` in one remote script.
-    pub async fn gather(&mut self, queries: &[FactQuery]) -> Result<Facts, RecipeError> {
-        let qs: Vec<FactQuery> = queries
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if qs.is_empty() {
-            return Ok(Facts::default());
-        }
-        let nonce = format!("@@vmbuild-{:016x}@@", rand::random::<u64>());
-        let script = batch_script(&qs, &nonce);
-        let cmd = self.wrap(
-            RemoteCommand::new("sh")
-                .arg("-s")
-                .stdin(script)
-                .idempotent(),
-        );
-        self.round_trips += 1;
-        let out = self.t.exec(&cmd).await?;
-        if !out.success() {
-            return Err(RecipeError::Facts(format!(
-                "the fact script exited {}: {}",
-                out.status,
-                tail(&out.stderr_str(), 5)
-            )));
-        }
-        parse_batch(&qs, &nonce, &out.stdout_str()).map_err(|e| RecipeError::Facts(e.to_string()))
     }
 
     fn outcome(e: &Entry, status: Status, reason: String) -> Outcome {
@@ -412,108 +310,5 @@ impl<'a, T: Transport> Engine<'a, T> {
             elapsed_ms: start.elapsed().as_millis(),
             interrupted: self.interrupted,
         })
-    }
-
-    /// The apply phase; returns whether the run stopped early (a failure
-    /// or the user).
-    async fn apply_all(
-        &mut self,
-        entries: &[Entry],
-        plans: &mut [Option<Result<Plan, FactError>>],
-        slots: &mut [Slot],
-        first: &Facts,
-    ) -> Result<bool, RecipeError> {
-        let mut dirty = false;
-        let mut stopped: Option<Stop> = None;
-        for i in 0..entries.len() {
-            let e = &entries[i];
-            if slots[i].outcome.is_some() {
-                self.emit_ready(slots);
-                continue;
-            }
-            if stopped.is_none() && (self.opts.stop)() {
-                stopped = Some(Stop::User);
-            }
-            if let Some(why) = &stopped {
-                let reason = match why {
-                    Stop::Failed(by) => format!("{NOT_RUN}: stopped after {by} failed"),
-                    Stop::User => format!("{NOT_RUN}: stopped by the user"),
-                };
-                slots[i].outcome = Some(Self::outcome(e, Status::Skipped, reason));
-                plans[i] = None;
-                self.emit_ready(slots);
-                continue;
-            }
-            let Some(mut plan) = plans[i].take() else {
-                continue;
-            };
-            // the installs that may join this one's transaction
-            let followers = self.followers(entries, slots, i);
-            // Once something changed, every later check is redone with fresh
-            // facts, "ok" ones too: installing nginx creates the default site
-            // a later resource removes, writing a CA file makes a later
-            // `unless` guard false.
-            let facts = if dirty {
-                let mut qs = e.resource.facts(self.copts());
-                for j in &followers {
-                    qs.extend(entries[*j].resource.facts(self.copts()));
-                }
-                let f = self.gather_with_verify(entries, slots, &qs).await?;
-                plan = e.resource.check(&f, self.copts());
-                f
-            } else {
-                first.clone()
-            };
-            let outcome = match plan {
-                Ok(p) if !p.is_ok() => {
-                    dirty = true;
-                    self.current = e.label();
-                    self.apply_one(entries, plans, slots, i, p, &facts, &followers)
-                        .await?
-                }
-                other => self.planned(e, &other),
-            };
-            if outcome.status == Status::Failed && !self.opts.keep_going {
-                stopped = Some(Stop::Failed(format!("`{}`", e.label())));
-            }
-            if self.interrupted {
-                stopped = Some(Stop::User);
-            }
-            slots[i].verify = outcome.status == Status::Changed && e.resource.converges();
-            slots[i].outcome = Some(outcome);
-            self.emit_ready(slots);
-        }
-        if matches!(stopped, Some(Stop::User)) {
-            // no more remote work after a stop than recording what is owed:
-            // the changed resources are reported without their re-check
-            self.interrupted = true;
-            for s in slots.iter_mut() {
-                s.verify = false;
-            }
-            self.emit_ready(slots);
-        } else {
-            self.gather_with_verify(entries, slots, &[]).await?;
-        }
-        Ok(stopped.is_some())
-    }
-
-    /// The entries after `i` whose installs may join `i`'s transaction: the
-    /// run of installs of the same kind right after it, skipped entries
-    /// aside. Anything else ends the run (see the module docs).
-    fn followers(&self, entries: &[Entry], slots: &[Slot], i: usize) -> Vec<usize> {
-        let Some(tx) = entries[i].resource.transaction() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (j, e) in entries.iter().enumerate().skip(i + 1) {
-            if slots[j].outcome.is_some() {
-                continue; // skipped by `when` or tags: it does not run
-            }
-            if e.resource.transaction().as_ref() != Some(&tx) {
-                break;
-            }
-            out.push(j);
-        }
-        out
     }
 }

@@ -32,6 +32,7 @@
 mod channel;
 mod connect;
 mod target;
+mod tcp;
 mod upload;
 
 pub use target::{Target, TargetError};

@@ -175,61 +175,6 @@ pub(crate) fn is_transient(e: &RemoteError) -> bool {
     ) && !matches!(e, RemoteError::Connect { message, .. } if message.starts_with("cannot "))
 }
 
-/// How long the TCP handshake of one attempt may take: a host that answers
-/// at all answers within this; silence means a filtered port or a host that
-/// is down.
-const TCP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The TCP connection, with the cause of a failure named the way a user
-/// can act on it (a typo in the name, nothing listening, no route).
-async fn tcp(cfg: &SshConfig) -> Result<tokio::net::TcpStream, RemoteError> {
-    let name = cfg.host.trim_start_matches('[').trim_end_matches(']');
-    let unreachable = |cause: String| RemoteError::Unreachable {
-        host: cfg.display_host(),
-        cause,
-    };
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((name, cfg.port))
-        .await
-        .map_err(|e| unreachable(format!("the name `{name}` does not resolve (DNS: {e})")))?
-        .collect();
-    let mut last = None;
-    for addr in &addrs {
-        match tokio::time::timeout(TCP_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Ok(Err(e)) => last = Some(tcp_cause(addr, &e)),
-            Err(_) => {
-                last = Some(format!(
-                    "no answer from {addr} within {} s (host down, or the port is filtered)",
-                    TCP_TIMEOUT.as_secs()
-                ))
-            }
-        }
-    }
-    Err(unreachable(last.unwrap_or_else(|| {
-        format!("the name `{name}` resolves to no address")
-    })))
-}
-
-/// "connection refused by 10.0.0.1:22 (nothing listens there)".
-fn tcp_cause(addr: &std::net::SocketAddr, e: &std::io::Error) -> String {
-    use std::io::ErrorKind as K;
-    let why = match e.kind() {
-        K::ConnectionRefused => "connection refused (nothing listens on that port)",
-        K::HostUnreachable => "no route to host",
-        K::NetworkUnreachable => "network unreachable",
-        K::TimedOut => "timed out",
-        _ => "",
-    };
-    if why.is_empty() {
-        format!("{addr}: {e}")
-    } else {
-        format!("{addr}: {why}")
-    }
-}
-
 /// One attempt: connect, check the host key, authenticate (bounded by
 /// `connect_timeout` as a whole).
 pub(crate) async fn connect_once(cfg: &SshConfig, keys: &[LoadedKey]) -> Result<Conn, RemoteError> {
@@ -264,7 +209,7 @@ async fn connect_inner(cfg: &SshConfig, keys: &[LoadedKey]) -> Result<Conn, Remo
         on_first_use: cfg.on_first_use.clone(),
         verdict: verdict.clone(),
     };
-    let stream = tcp(cfg).await?;
+    let stream = super::tcp::connect(cfg).await?;
     let mut handle = match client::connect_stream(config, stream, handler).await {
         Ok(h) => h,
         Err(e) => {
