@@ -53,7 +53,8 @@ impl<T: Transport> Engine<'_, T> {
             out.stderr_str()
         };
         Err(Failure::Command(CommandFailure {
-            command: cmd.to_shell(),
+            // masked word by word, before quoting
+            command: cmd.to_shell_masked(&|w| self.opts.secrets.mask(w)),
             status: out.status,
             stderr_tail: tail(&text, 20),
         }))
