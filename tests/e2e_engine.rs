@@ -291,7 +291,7 @@ while True:
         run.outcome("file[notes]")["reason"]
             .as_str()
             .unwrap()
-            .contains("symlink"),
+            .contains("is a symbolic link"),
         "{}",
         run.stderr
     );
