@@ -249,6 +249,13 @@ impl SshTransport {
                             ),
                         });
                     }
+                    // a reboot can take a while: Ctrl-C must not wait it out
+                    if (self.cfg.stop)() {
+                        return Err(RemoteError::Stopped {
+                            host: self.cfg.display_host(),
+                            command: "(reconnecting)".into(),
+                        });
+                    }
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
