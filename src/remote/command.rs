@@ -106,6 +106,19 @@ impl RemoteCommand {
         self.to_shell_masked(&|w| w.to_owned())
     }
 
+    /// The line with the command `exec`ed by the login shell, after
+    /// `prelude` (a snippet the transport runs first): the command then has
+    /// the shell's pid and its exit status or signal is the session's.
+    pub fn to_shell_after(&self, prelude: &str) -> String {
+        let mut plain = self.clone();
+        let cwd = plain.cwd.take();
+        let line = plain.to_shell();
+        match cwd {
+            Some(d) => format!("{prelude} cd {} && exec {line}", escape::quote(&d)),
+            None => format!("{prelude} exec {line}"),
+        }
+    }
+
     /// The line for display with `mask` applied to every word *before* it
     /// is quoted (a secret holding `'` would otherwise be split by the
     /// quoting and escape a mask applied to the finished line).
@@ -161,6 +174,12 @@ mod tests {
         assert_eq!(
             RemoteCommand::shell("echo $HOME; true").to_shell(),
             "sh -c 'echo $HOME; true'"
+        );
+        assert_eq!(
+            RemoteCommand::new("id")
+                .current_dir("/a b")
+                .to_shell_after("echo 1;"),
+            "echo 1; cd '/a b' && exec id"
         );
         let secret = "it's \"s3cret\"";
         let c = RemoteCommand::new("login").arg(format!("--pw={secret}"));

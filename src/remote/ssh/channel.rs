@@ -36,9 +36,11 @@ pub(crate) fn short(cmd: &RemoteCommand) -> String {
 /// the user stops the run; the line is taken out of the output.
 const PGID_MARKER: &str = "@@vmbuild-pgid ";
 
-/// The line sent in the exec request: the pid report, then the command.
+/// The line sent in the exec request: the pid report, then the command,
+/// `exec`ed so that its exit status (or the signal that killed it) is the
+/// session's, as without the report.
 pub(crate) fn exec_line(cmd: &RemoteCommand) -> String {
-    format!("echo \"{PGID_MARKER}$$\" >&2; {}", cmd.to_shell())
+    cmd.to_shell_after(&format!("echo \"{PGID_MARKER}$$\" >&2;"))
 }
 
 /// Splits the pid report off the front of stderr as it streams in.
@@ -281,7 +283,7 @@ mod tests {
     fn stop_commands() {
         assert_eq!(
             exec_line(&RemoteCommand::new("id")),
-            "echo \"@@vmbuild-pgid $$\" >&2; id"
+            "echo \"@@vmbuild-pgid $$\" >&2; exec id"
         );
         assert_eq!(kill_cmd(77, "INT", false).to_shell(), "kill -INT -- -77");
         assert_eq!(
