@@ -147,7 +147,7 @@ fn diffs_mask_secrets() {
          [[resource]]\nname = \"app conf\"\ntype = \"file\"\npath = \"/etc/app.conf\"\nmode = \"0644\"\n\
          content = \"token = {{token}}\\nport = 80\\n\"\n\
          [[resource]]\nname = \"fails\"\ntype = \"command\"\n\
-         argv = [\"sh\", \"-c\", \"echo \\\"$1\\\" >&2; exit 3\", \"x\", \"{{token}}\"]\n",
+         argv = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$1\\\" >&2; exit 3\", \"x\", \"{{token}}\"]\n",
     )
     .unwrap();
     let run = provision(&host, &[&r], &["--diff", "--keep-going"]);
