@@ -81,6 +81,8 @@ impl Error {
             Error::Cloud(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Cloud(e) if e.is_user_error() => ExitCode::Usage,
             Error::Recipe(e) if e.is_user_error() => ExitCode::Usage,
+            Error::Recipe(e) if e.is_interrupted() => ExitCode::Interrupted,
+            Error::Remote(e) if e.is_stopped() => ExitCode::Interrupted,
             Error::Appliance(e) if e.is_user_error() => ExitCode::Usage,
             Error::Process(e) if e.is_interrupted() => ExitCode::Interrupted,
             Error::Interrupted => ExitCode::Interrupted,

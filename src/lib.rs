@@ -20,6 +20,7 @@ pub mod interrupt;
 pub mod location;
 pub mod machine;
 pub mod manifest;
+pub mod mask;
 pub mod pipeline;
 pub mod platform;
 pub mod process;

@@ -28,7 +28,7 @@ pub struct Ui {
     verbosity: Verbosity,
     is_term: bool,
     log: Option<Mutex<File>>,
-    secrets: Mutex<Vec<String>>,
+    secrets: crate::mask::Secrets,
 }
 
 impl std::fmt::Debug for Ui {
@@ -41,7 +41,7 @@ impl std::fmt::Debug for Ui {
 }
 
 /// The replacement text for a masked secret.
-pub const MASK: &str = "********";
+pub const MASK: &str = crate::mask::MASK;
 
 /// Open the `-l` log for appending. A new log is created 0600 (before the
 /// umask): it records every command run. The last path component is never
@@ -101,7 +101,7 @@ impl Ui {
             verbosity,
             is_term: std::io::stderr().is_terminal(),
             log,
-            secrets: Mutex::new(Vec::new()),
+            secrets: crate::mask::Secrets::new(),
         })
     }
 
@@ -111,7 +111,7 @@ impl Ui {
             verbosity: Verbosity::Quiet,
             is_term: false,
             log: None,
-            secrets: Mutex::new(Vec::new()),
+            secrets: crate::mask::Secrets::new(),
         }
     }
 
@@ -125,29 +125,21 @@ impl Ui {
         self.is_term
     }
 
-    /// Register a secret: from now on it is masked in every line we print or log.
+    /// Register a secret: from now on it is masked in every line we print or
+    /// log, whole, line by line and in its escaped forms ([`crate::mask`]).
     /// Empty and very short strings are ignored (masking "a" would garble output).
     pub fn add_secret(&self, secret: &str) {
-        if secret.len() >= 4 {
-            let mut s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-            if !s.iter().any(|x| x == secret) {
-                s.push(secret.to_owned());
-                // longest first, so a secret containing another is masked whole
-                s.sort_by_key(|x| std::cmp::Reverse(x.len()));
-            }
-        }
+        self.secrets.add(secret);
     }
 
     /// `text` with every registered secret replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
-        let s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = text.to_owned();
-        for secret in s.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
-        }
-        out
+        self.secrets.mask(text)
+    }
+
+    /// The registered secrets (shared: later additions show up).
+    pub fn secrets(&self) -> crate::mask::Secrets {
+        self.secrets.clone()
     }
 
     fn stamp() -> String {

@@ -137,23 +137,49 @@ fn diffs_mask_secrets() {
     let host = TestHost::start("rcp-secret");
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path().join("secret.toml");
+    // a multi-line secret with every character escaping changes
     std::fs::write(
         &r,
-        "secret_vars = [\"db_password\"]\n[vars]\ndb_password = \"s3cr3t-value\"\n\
+        "secret_vars = [\"db_password\", \"token\"]\n[vars]\ndb_password = \"s3cr3t-value\"\n\
+         token = \"tok\\\"en'\\\\first\\nsecond-line-of-it\"\n\
          [[resource]]\nname = \"db conf\"\ntype = \"file\"\npath = \"/etc/db.conf\"\nmode = \"0600\"\n\
-         content = \"password = {{db_password}}\\n\"\n",
+         content = \"password = {{db_password}}\\n\"\n\
+         [[resource]]\nname = \"app conf\"\ntype = \"file\"\npath = \"/etc/app.conf\"\nmode = \"0644\"\n\
+         content = \"token = {{token}}\\nport = 80\\n\"\n\
+         [[resource]]\nname = \"fails\"\ntype = \"command\"\n\
+         argv = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$1\\\" >&2; exit 3\", \"x\", \"{{token}}\"]\n",
     )
     .unwrap();
-    let run = provision(&host, &[&r], &["--diff"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = provision(&host, &[&r], &["--diff", "--keep-going"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // a private file's diff is not shown at all, nor one holding a secret
     assert!(
-        run.stderr.contains("+password = ********"),
+        run.stderr
+            .contains("(diff not shown: `/etc/db.conf` is private, mode 0600)"),
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains("s3cr3t-value"));
-    assert!(!run.report.to_string().contains("s3cr3t-value"));
+    assert!(
+        run.stderr
+            .contains("(diff not shown: the content holds a secret)"),
+        "{}",
+        run.stderr
+    );
+    let report = run.report.to_string();
+    // (the JSON report escapes `"`: look for both renderings)
+    for leak in ["s3cr3t-value", "tok\"en", "tok\\\"en", "second-line-of-it"] {
+        assert!(
+            !run.stderr.contains(leak),
+            "`{leak}` printed:\n{}",
+            run.stderr
+        );
+        assert!(!report.contains(leak), "`{leak}` in the report:\n{report}");
+    }
     assert_eq!(host.sh("cat /etc/db.conf"), "password = s3cr3t-value\n");
+    assert_eq!(
+        host.sh("head -1 /etc/app.conf"),
+        "token = tok\"en'\\first\n"
+    );
 }
 
 #[test]

@@ -28,16 +28,6 @@ pub fn load_recipes(
     for s in crate::config::secrets::secret_values(config) {
         ui.add_secret(&s);
     }
-    let prepared = prepare(config, site)?;
-    for s in &prepared.secrets {
-        ui.add_secret(s);
-    }
-    if set == RecipeSet::Provision
-        && let Some(line) = prepared.vars["appliance"]["build_trust"].as_str()
-        && !line.is_empty()
-    {
-        ui.info(line);
-    }
     let files = if explicit.is_empty() {
         recipe_files(&site.project_dir, &site.work_dir, set)?
     } else {
@@ -49,7 +39,24 @@ pub fn load_recipes(
             site.project_dir.join("recipes").display()
         )));
     }
-    let recipe = load(&files, prepared.vars, overrides)?;
+    // `appliance.*` costs state on disk (the generated admin password in the
+    // work dir): only for recipes that use it
+    let vars = if explicit.is_empty() || crate::recipe::load::uses_variable(&files, "appliance")? {
+        let prepared = prepare(config, site)?;
+        for s in &prepared.secrets {
+            ui.add_secret(s);
+        }
+        if set == RecipeSet::Provision
+            && let Some(line) = prepared.vars["appliance"]["build_trust"].as_str()
+            && !line.is_empty()
+        {
+            ui.info(line);
+        }
+        prepared.vars
+    } else {
+        serde_json::json!({ "config": config })
+    };
+    let recipe = load(&files, vars, overrides)?;
     for s in &recipe.secrets {
         ui.add_secret(s);
     }
@@ -151,6 +158,38 @@ mod tests {
         assert!(l.contains(&("file[kernel ml]".into(), true)));
         assert!(l.contains(&("file[TLS key]".into(), true)));
         assert!(l.contains(&("mount[shared data over 9p]".into(), true)));
+    }
+
+    #[test]
+    fn own_recipes_make_appliance_state_only_when_they_use_it() {
+        let d = tempfile::tempdir().unwrap();
+        let config = crate::config::parse_str("t.toml".as_ref(), "").expect("valid");
+        let site = Site {
+            project_dir: d.path().to_owned(),
+            work_dir: d.path().join(".vmbuild"),
+            vagrant: false,
+            build_vm: false,
+        };
+        let ui = Ui::new(crate::ui::Verbosity::Quiet, None).unwrap();
+        let plain = d.path().join("plain.toml");
+        std::fs::write(
+            &plain,
+            "[[resource]]\nname = \"m\"\ntype = \"file\"\npath = \"/etc/motd\"\ncontent = \"{{config.name}}\"\n",
+        )
+        .unwrap();
+        load_recipes(&config, &site, &[plain], RecipeSet::Provision, &[], &ui).unwrap();
+        assert!(
+            !site.work_dir.exists(),
+            "no appliance state for plain recipes"
+        );
+        let uses = d.path().join("uses.toml");
+        std::fs::write(
+            &uses,
+            "[[resource]]\nname = \"s\"\ntype = \"file\"\npath = \"/etc/s\"\ncontent = \"{{appliance.hub_settings_json}}\"\n",
+        )
+        .unwrap();
+        load_recipes(&config, &site, &[uses], RecipeSet::Provision, &[], &ui).unwrap();
+        assert!(site.work_dir.join("admin-password").exists());
     }
 
     #[test]

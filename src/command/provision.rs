@@ -38,6 +38,7 @@ pub fn run(p: &ProvisionRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Er
         keep_going: p.keep_going,
         sudo: cfg.user != "root",
         host: cfg.display_host(),
+        ..RunOptions::default()
     };
     let report = session::run_recipe(cfg, &recipe, opts, ui)?;
     if let Some(path) = &p.report {

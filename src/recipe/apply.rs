@@ -1,16 +1,11 @@
 //! Turning [`Action`]s into remote commands (pure), including the merged apt
 //! and pip transactions.
 use super::resource::Action;
-use crate::remote::RemoteCommand;
+use crate::remote::{RemoteCommand, safe_write};
 
-/// Atomic write: stdin → temp file next to the destination, chmod, chown,
-/// rename; the temp file is removed if any step fails. `$1` temp, `$2`
-/// destination, `$3` mode, `$4` owner[:group] or empty.
-const PUT_SCRIPT: &str = "umask 077; cat > \"$1\" && chmod \"$3\" \"$1\" && \
-     { [ -z \"$4\" ] || chown -- \"$4\" \"$1\"; } && mv -f \"$1\" \"$2\" \
-     || { rc=$?; rm -f \"$1\"; exit $rc; }";
-
-/// The command writing `content` to `path` atomically with mode and owner.
+/// The command writing `content` to `path` atomically with mode and owner,
+/// safe in directories other users can write to
+/// ([`crate::remote::safe_write`]).
 pub fn put_cmd(
     path: &str,
     content: &[u8],
@@ -19,29 +14,25 @@ pub fn put_cmd(
     group: Option<&str>,
     tag: &str,
 ) -> RemoteCommand {
-    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let tmp = format!("{dir}/.{name}.vmbuild-tmp-{tag}");
-    let chown = match (owner, group) {
-        (None, None) => String::new(),
-        (o, g) => format!("{}:{}", o.unwrap_or(""), g.unwrap_or(""))
-            .trim_end_matches(':')
-            .to_owned(),
-    };
-    RemoteCommand::new("sh")
-        .args(["-c", PUT_SCRIPT, "vmbuild-put"])
-        .arg(tmp)
-        .arg(path)
-        .arg(format!("{:04o}", mode & 0o7777))
-        .arg(chown)
-        .stdin(content.to_vec())
-        .idempotent()
+    safe_write::write_cmd(path, content, mode, owner, group, tag)
 }
 
-/// `apt-get update`.
+/// The stamp APT::Periodic (and Ansible's `cache_valid_time`) read as the
+/// time of the last successful `apt-get update`.
+pub const APT_UPDATE_STAMP: &str = "/var/lib/apt/periodic/update-success-stamp";
+
+/// `apt-get update`, then the success stamp: apt keeps a list file's
+/// server date as its mtime, so the lists' own times say little about when
+/// they were fetched.
 pub fn apt_update_cmd() -> RemoteCommand {
-    RemoteCommand::new("apt-get")
+    RemoteCommand::new("sh")
         .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["-q", "-o", "DPkg::Lock::Timeout=300", "update"])
+        .args([
+            "-c",
+            "apt-get -q -o DPkg::Lock::Timeout=300 update && mkdir -p \"${1%/*}\" && touch \"$1\"",
+            "vmbuild-apt-update",
+            APT_UPDATE_STAMP,
+        ])
         .idempotent()
 }
 
@@ -71,7 +62,7 @@ pub fn pip_install_cmd(venv: &str, python: &str, packages: &[String]) -> RemoteC
         .args([
             "-c",
             "v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \
-             \"$v/bin/python\" -m pip install -q --disable-pip-version-check \"$@\"",
+             \"$v/bin/python\" -m pip install --progress-bar off --disable-pip-version-check \"$@\"",
             "vmbuild-pip",
             venv,
             python,
@@ -158,20 +149,10 @@ mod tests {
         );
         assert_eq!(
             pip_install_cmd("/opt/v", "python3", &["six==1.16.0".into()]).to_shell(),
-            "sh -c 'v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \"$v/bin/python\" -m pip install -q --disable-pip-version-check \"$@\"' vmbuild-pip /opt/v python3 six==1.16.0"
+            "sh -c 'v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \"$v/bin/python\" -m pip install --progress-bar off --disable-pip-version-check \"$@\"' vmbuild-pip /opt/v python3 six==1.16.0"
         );
         let p = put_cmd("/etc/x y", b"hi", 0o640, Some("root"), Some("adm"), "T");
-        assert!(
-            p.to_shell()
-                .ends_with("vmbuild-put '/etc/.x y.vmbuild-tmp-T' '/etc/x y' 0640 root:adm"),
-            "{p}"
-        );
         assert_eq!(p.get_stdin(), Some(&b"hi"[..]));
-        assert!(
-            put_cmd("/x", b"", 0o644, None, None, "T")
-                .to_shell()
-                .ends_with(" 0644 ''")
-        );
     }
 
     #[test]

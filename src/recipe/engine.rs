@@ -1,5 +1,14 @@
 //! The engine: gather facts for every resource in one batch, check, apply in
-//! order (apt and pip installs merged), verify, then run notified handlers.
+//! order, verify, then run notified handlers.
+//!
+//! **Merging**: an install joins the transaction of the install just before
+//! it only when nothing runs between them: every resource in between is
+//! skipped or is itself an install of the same kind (all `apt.packages`
+//! installs share one transaction, `pip.packages` one per venv). So a file,
+//! command or repository written before an install is always in place when
+//! it runs, and the output order is the order things ran in. The members
+//! are re-checked when the transaction runs, against the facts as the
+//! earlier members leave them, so each reason says what that member adds.
 //!
 //! Facts are gathered once up front, so a run where nothing changes costs one
 //! round trip. Once something has changed, every later resource is
@@ -10,22 +19,27 @@
 //! after the transport reconnects and applied again only if it can tell
 //! whether the first attempt finished (it converges). Handlers a stopped run
 //! could not run are remembered on the host and run by the next run.
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use super::RecipeError;
-use super::facts::{FactError, FactQuery, Facts, batch_script, parse_batch, tail};
+use super::facts::{FactError, FactQuery};
 use super::load::{Entry, Recipe};
 use super::report::{CommandFailure, NOT_RUN, Outcome, Report, Status};
 use super::resource::{CheckOptions, Plan};
 use crate::remote::{RemoteCommand, RemoteError, Transport};
 
+mod assume;
+mod exec;
 mod handlers;
+mod order;
+mod progress;
 mod transaction;
 mod verify;
 
+pub use progress::{OnProgress, Progress};
+
 /// How to run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// `--check`: report only.
     pub check: bool,
@@ -39,11 +53,42 @@ pub struct RunOptions {
     pub sudo: bool,
     /// `user@host:port` for the report.
     pub host: String,
+    /// Polled between resources: true means the user asked to stop
+    /// (default: Ctrl-C / SIGTERM, [`crate::interrupt::requested`]).
+    pub stop: fn() -> bool,
+    /// Secrets: a diff that shows one is not shown at all.
+    pub secrets: crate::mask::Secrets,
 }
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            check: false,
+            diff: false,
+            tags: Vec::new(),
+            keep_going: false,
+            sudo: false,
+            host: String::new(),
+            stop: crate::interrupt::requested,
+            secrets: crate::mask::Secrets::new(),
+        }
+    }
+}
+
+/// Shown instead of a diff that would show a secret.
+pub const DIFF_HIDDEN_SECRET: &str = "(diff not shown: the content holds a secret)";
 
 enum Failure {
     Command(CommandFailure),
     Remote(RemoteError),
+}
+
+/// Why the apply phase stopped early.
+enum Stop {
+    /// A resource failed (and not `--keep-going`).
+    Failed(String),
+    /// The user asked to stop.
+    User,
 }
 
 impl Failure {
@@ -75,6 +120,10 @@ pub struct Engine<'a, T: Transport> {
     round_trips: u32,
     apt_stale: bool,
     on_outcome: &'a mut (dyn FnMut(&Outcome) + Send),
+    on_progress: Option<OnProgress<'a>>,
+    /// The resource being applied (for progress).
+    current: String,
+    interrupted: bool,
 }
 
 struct Slot {
@@ -98,6 +147,21 @@ impl<'a, T: Transport> Engine<'a, T> {
             round_trips: 0,
             apt_stale: false,
             on_outcome,
+            on_progress: None,
+            current: String::new(),
+            interrupted: false,
+        }
+    }
+
+    /// Also report what long-running resources are doing.
+    pub fn with_progress(mut self, on_progress: OnProgress<'a>) -> Self {
+        self.on_progress = Some(on_progress);
+        self
+    }
+
+    fn progress(&mut self, p: &Progress) {
+        if let Some(cb) = self.on_progress.as_mut() {
+            cb(p);
         }
     }
 
@@ -113,57 +177,6 @@ impl<'a, T: Transport> Engine<'a, T> {
         } else {
             cmd
         }
-    }
-
-    /// Run `cmd`; a non-zero exit is a [`Failure::Command`].
-    async fn exec(&mut self, cmd: RemoteCommand) -> Result<(), Failure> {
-        let cmd = self.wrap(cmd);
-        self.round_trips += 1;
-        let out = self.t.exec(&cmd).await.map_err(Failure::Remote)?;
-        if out.success() {
-            return Ok(());
-        }
-        let text = if out.stderr.is_empty() {
-            out.stdout_str()
-        } else {
-            out.stderr_str()
-        };
-        Err(Failure::Command(CommandFailure {
-            command: cmd.to_shell(),
-            status: out.status,
-            stderr_tail: tail(&text, 20),
-        }))
-    }
-
-    /// Gather `queries` in one remote script.
-    pub async fn gather(&mut self, queries: &[FactQuery]) -> Result<Facts, RecipeError> {
-        let qs: Vec<FactQuery> = queries
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if qs.is_empty() {
-            return Ok(Facts::default());
-        }
-        let nonce = format!("@@vmbuild-{:016x}@@", rand::random::<u64>());
-        let script = batch_script(&qs, &nonce);
-        let cmd = self.wrap(
-            RemoteCommand::new("sh")
-                .arg("-s")
-                .stdin(script)
-                .idempotent(),
-        );
-        self.round_trips += 1;
-        let out = self.t.exec(&cmd).await?;
-        if !out.success() {
-            return Err(RecipeError::Facts(format!(
-                "the fact script exited {}: {}",
-                out.status,
-                tail(&out.stderr_str(), 5)
-            )));
-        }
-        parse_batch(&qs, &nonce, &out.stdout_str()).map_err(|e| RecipeError::Facts(e.to_string()))
     }
 
     fn outcome(e: &Entry, status: Status, reason: String) -> Outcome {
@@ -186,7 +199,18 @@ impl<'a, T: Transport> Engine<'a, T> {
                 let mut o = Self::outcome(e, Status::Changed, p.summary());
                 o.changes = p.changes.iter().map(|c| c.what.clone()).collect();
                 if self.opts.diff {
-                    o.diffs = p.changes.iter().filter_map(|c| c.diff.clone()).collect();
+                    o.diffs = p
+                        .changes
+                        .iter()
+                        .filter_map(|c| c.diff.as_deref())
+                        .map(|d| {
+                            if self.opts.secrets.appears_in(d) {
+                                DIFF_HIDDEN_SECRET.to_owned()
+                            } else {
+                                d.to_owned()
+                            }
+                        })
+                        .collect();
                 }
                 o
             }
@@ -270,7 +294,8 @@ impl<'a, T: Transport> Engine<'a, T> {
             self.emit_ready(&mut slots);
             false
         } else {
-            self.apply_all(entries, &mut plans, &mut slots).await?
+            self.apply_all(entries, &mut plans, &mut slots, &facts)
+                .await?
         };
         let resources: Vec<Outcome> = slots.into_iter().filter_map(|s| s.outcome).collect();
         let handlers = self
@@ -283,61 +308,7 @@ impl<'a, T: Transport> Engine<'a, T> {
             handlers,
             round_trips: self.round_trips,
             elapsed_ms: start.elapsed().as_millis(),
+            interrupted: self.interrupted,
         })
-    }
-
-    /// The apply phase; returns whether the run stopped after a failure.
-    async fn apply_all(
-        &mut self,
-        entries: &[Entry],
-        plans: &mut [Option<Result<Plan, FactError>>],
-        slots: &mut [Slot],
-    ) -> Result<bool, RecipeError> {
-        let mut dirty = false;
-        let mut stopped: Option<String> = None;
-        for i in 0..entries.len() {
-            let e = &entries[i];
-            if slots[i].outcome.is_some() {
-                self.emit_ready(slots);
-                continue;
-            }
-            if let Some(by) = &stopped {
-                slots[i].outcome = Some(Self::outcome(
-                    e,
-                    Status::Skipped,
-                    format!("{NOT_RUN}: stopped after {by} failed"),
-                ));
-                self.emit_ready(slots);
-                continue;
-            }
-            let Some(mut plan) = plans[i].take() else {
-                continue;
-            };
-            // Once something changed, every later check is redone with fresh
-            // facts, "ok" ones too: installing nginx creates the default site
-            // a later resource removes, writing a CA file makes a later
-            // `unless` guard false.
-            if dirty {
-                let facts = self
-                    .gather_with_verify(entries, slots, &e.resource.facts(self.copts()))
-                    .await?;
-                plan = e.resource.check(&facts, self.copts());
-            }
-            let outcome = match plan {
-                Ok(p) if !p.is_ok() => {
-                    dirty = true;
-                    self.apply_one(entries, plans, slots, i, p).await?
-                }
-                other => self.planned(e, &other),
-            };
-            if outcome.status == Status::Failed && !self.opts.keep_going {
-                stopped = Some(format!("`{}`", e.label()));
-            }
-            slots[i].verify = outcome.status == Status::Changed && e.resource.converges();
-            slots[i].outcome = Some(outcome);
-            self.emit_ready(slots);
-        }
-        self.gather_with_verify(entries, slots, &[]).await?;
-        Ok(stopped.is_some())
     }
 }

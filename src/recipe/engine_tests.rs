@@ -143,6 +143,7 @@ fn run(t: &FakeTransport, r: &Recipe, opts: RunOptions) -> (Report, Vec<String>)
     let mut lines = Vec::new();
     let mut cb = |o: &super::report::Outcome| lines.push(format!("{:?} {}", o.status, o.label));
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
     let rep = rt.block_on(Engine::new(t, opts, &mut cb).run(r)).unwrap();
@@ -205,7 +206,7 @@ fn after() -> Vec<(&'static str, Answers)> {
             )]),
         ),
         (
-            "/etc/motd",
+            ".motd.vmbuild-tmp-",
             ans(&[(
                 FactQuery::Path("/etc/motd".into()),
                 &format!("regular file|644|root|root|3\nsha256|{SHA_HI}\n"),
@@ -384,4 +385,205 @@ fn sudo_wraps_everything_for_a_non_root_login() {
     for c in t.commands.lock().unwrap().iter() {
         assert!(c.starts_with("sudo -n -H -- "), "{c}");
     }
+}
+
+fn run_with_progress(
+    t: &FakeTransport,
+    r: &Recipe,
+    opts: RunOptions,
+) -> (Report, Vec<super::engine::Progress>) {
+    let mut cb = |_: &super::report::Outcome| {};
+    let mut events = Vec::new();
+    let mut on = |p: &super::engine::Progress| events.push(p.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let rep = rt
+        .block_on(Engine::new(t, opts, &mut cb).with_progress(&mut on).run(r))
+        .unwrap();
+    (rep, events)
+}
+
+/// An install after a resource that prepares it (here a file) is not
+/// pulled ahead of it: the file is written first, then the second install
+/// runs on its own.
+#[test]
+fn an_install_never_moves_ahead_of_a_resource_between() {
+    let text = r#"
+[[resource]]
+name = "tree"
+type = "apt.packages"
+packages = ["tree"]
+[[resource]]
+name = "motd"
+type = "file"
+path = "/etc/motd"
+content = "hi\n"
+[[resource]]
+name = "less"
+type = "apt.packages"
+packages = ["less"]
+"#;
+    let mut later = after();
+    later.push((
+        "install --no-install-recommends less",
+        ans(&[(FactQuery::Dpkg, "tree\tii \t2.1\nless\tii \t590\n", 0)]),
+    ));
+    let t = fake(before(), later, vec![]);
+    let (rep, events) = run_with_progress(&t, &recipe(text), RunOptions::default());
+    let cmds = t.commands.lock().unwrap().clone();
+    let pos = |pat: &str| {
+        cmds.iter()
+            .position(|c| c.contains(pat))
+            .unwrap_or_else(|| panic!("no `{pat}` in {cmds:#?}"))
+    };
+    let tree = pos("install --no-install-recommends tree");
+    let motd = pos("motd");
+    let less = pos("install --no-install-recommends less");
+    assert!(tree < motd && motd < less, "{cmds:#?}");
+    assert_eq!(rep.counts().failed, 0, "{:#?}", rep.resources);
+    assert!(!rep.resources[2].reason.contains("one transaction"));
+    let started: Vec<&super::engine::Progress> = events
+        .iter()
+        .filter(|e| matches!(e, super::engine::Progress::Started { .. }))
+        .collect();
+    assert_eq!(started.len(), 3, "{events:?}");
+}
+
+/// Members of a merged transaction are re-checked when it runs: the second
+/// pip resource does not claim to create the venv the first one creates,
+/// and a package the leader already installs is not installed twice.
+#[test]
+fn merged_reasons_are_recomputed_when_the_transaction_runs() {
+    let text = r#"
+[[resource]]
+name = "six"
+type = "pip.packages"
+venv = "/opt/v"
+packages = ["six==1.16.0"]
+[[resource]]
+name = "idna"
+type = "pip.packages"
+venv = "/opt/v"
+packages = ["six==1.16.0", "idna==3.7"]
+[[resource]]
+name = "again"
+type = "pip.packages"
+venv = "/opt/v"
+packages = ["six==1.16.0"]
+"#;
+    let installed = vec![(
+        "vmbuild-pip",
+        ans(&[(
+            FactQuery::Pip("/opt/v".into()),
+            "venv\nsix-1.16.0.dist-info\nidna-3.7.dist-info\n",
+            0,
+        )]),
+    )];
+    let t = fake(before(), installed, vec![]);
+    let (rep, events) = run_with_progress(&t, &recipe(text), RunOptions::default());
+    assert_eq!(
+        rep.resources[0].reason,
+        "create venv `/opt/v` and install six==1.16.0"
+    );
+    assert_eq!(
+        rep.resources[1].reason,
+        "install idna==3.7 into `/opt/v` (in one transaction with `pip.packages[six]`)"
+    );
+    assert!(
+        rep.resources[2]
+            .reason
+            .ends_with("done by the same transaction as `pip.packages[six]`"),
+        "{}",
+        rep.resources[2].reason
+    );
+    let cmds = t.commands.lock().unwrap().clone();
+    let pip: Vec<&String> = cmds.iter().filter(|c| c.contains("vmbuild-pip")).collect();
+    assert_eq!(pip.len(), 1, "{cmds:#?}");
+    assert!(
+        pip[0].ends_with("vmbuild-pip /opt/v python3 six==1.16.0 idna==3.7"),
+        "{}",
+        pip[0]
+    );
+    assert!(events.contains(&super::engine::Progress::Started {
+        label: "pip.packages[six]".into(),
+        with: vec!["pip.packages[idna]".into(), "pip.packages[again]".into()],
+    }));
+}
+
+static STOP_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Stops from the second resource on (as if Ctrl-C came while the first ran).
+fn stop_after_first() -> bool {
+    STOP_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1
+}
+
+#[test]
+fn a_stop_request_ends_the_run_between_resources() {
+    let t = fake(before(), after(), vec![]);
+    let opts = RunOptions {
+        stop: stop_after_first,
+        ..Default::default()
+    };
+    let (rep, _) = run(&t, &recipe(RECIPE), opts);
+    assert!(rep.interrupted);
+    assert_eq!(rep.resources[0].status, Status::Changed);
+    assert_eq!(rep.resources[2].status, Status::Skipped);
+    assert_eq!(rep.resources[2].reason, "not run: stopped by the user");
+    assert_eq!(rep.handlers[0].status, Status::Skipped);
+    let cmds = t.commands.lock().unwrap().clone();
+    assert!(!cmds.iter().any(|c| c.contains("vmbuild-pip")), "{cmds:#?}");
+    assert!(
+        cmds.iter().any(|c| c.contains("vmbuild-pending")),
+        "the handler the stopped run owes is recorded: {cmds:#?}"
+    );
+}
+
+#[test]
+fn diffs_never_show_secrets_or_private_files() {
+    let text = r#"
+[[resource]]
+name = "token"
+type = "file"
+path = "/etc/token"
+content = "token = s3cr\"et'\\value\n"
+[[resource]]
+name = "key"
+type = "file"
+path = "/etc/key.pem"
+content = "-----BEGIN PRIVATE KEY-----\nabc\n"
+mode = "0600"
+[[resource]]
+name = "motd"
+type = "file"
+path = "/etc/motd"
+content = "hi\n"
+"#;
+    let a = ans(&[
+        (FactQuery::Path("/etc/token".into()), "absent\n", 0),
+        (FactQuery::Content("/etc/token".into()), "absent\n", 0),
+        (FactQuery::Path("/etc/key.pem".into()), "absent\n", 0),
+        (FactQuery::Path("/etc/motd".into()), "absent\n", 0),
+        (FactQuery::Content("/etc/motd".into()), "absent\n", 0),
+    ]);
+    let t = fake(a, vec![], vec![]);
+    let secrets = crate::mask::Secrets::new();
+    secrets.add("s3cr\"et'\\value");
+    let opts = RunOptions {
+        check: true,
+        diff: true,
+        secrets,
+        ..Default::default()
+    };
+    let (rep, _) = run(&t, &recipe(text), opts);
+    assert_eq!(rep.resources[0].diffs, [super::engine::DIFF_HIDDEN_SECRET]);
+    assert!(rep.resources[1].diffs[0].starts_with("(diff not shown: `/etc/key.pem` is private"));
+    assert!(
+        rep.resources[2].diffs[0].contains("+hi"),
+        "{:?}",
+        rep.resources[2].diffs
+    );
+    // the private file's content was not even fetched: the fake host
+    // answers no `content:/etc/key.pem` fact and would have panicked
 }

@@ -87,13 +87,33 @@ impl<'a> Fields<'a> {
         ))
     }
 
-    /// Render `s` (written at `node`) with the recipe variables.
+    /// Render `s` (written at `node`) with the recipe variables; an error
+    /// names the field, the resource and the variable.
     pub fn render(&self, node: &Node, s: &str) -> Result<String, RecipeError> {
         if !s.contains("{{") {
             return Ok(s.to_owned());
         }
-        crate::template::render_str(s, "value", self.vars)
-            .map_err(|e| node.error(format!("template: {e}")))
+        super::render::render(s, self.vars)
+            .map_err(|e| node.error(format!("{} in {}: {e}", self.field_of(node), self.what)))
+    }
+
+    /// Render the text of template file `file`, named at `node`.
+    pub fn render_file(&self, node: &Node, file: &str, s: &str) -> Result<String, RecipeError> {
+        super::render::render(s, self.vars).map_err(|e| {
+            node.error(format!(
+                "template `{file}` ({} in {}): {e}",
+                self.field_of(node),
+                self.what
+            ))
+        })
+    }
+
+    /// "`key`" for the value at `node` (an item of a list counts as its key).
+    fn field_of(&self, node: &Node) -> String {
+        self.entries
+            .iter()
+            .find(|(_, _, n)| n.span.start <= node.span.start && node.span.end <= n.span.end)
+            .map_or_else(|| "a value".to_owned(), |(k, _, _)| format!("`{k}`"))
     }
 
     /// An optional string, rendered.

@@ -127,6 +127,54 @@ pub fn load(paths: &[PathBuf], base: Value, overrides: &[String]) -> Result<Reci
     Ok(recipe)
 }
 
+/// Whether the recipes in `paths` (their includes and the template files
+/// they name) use the variable `root` (as in `{{appliance.x}}`, a `when` or
+/// a `for_each`): vmbuild prepares some variables (and their state on
+/// disk) only for recipes that use them.
+pub fn uses_variable(paths: &[PathBuf], root: &str) -> Result<bool, RecipeError> {
+    let mut raw = Raw::default();
+    for p in paths {
+        read_file(p, &mut raw, &mut Vec::new())?;
+    }
+    let nodes = raw.vars.iter().chain(&raw.resources).chain(&raw.handlers);
+    for n in nodes {
+        if node_uses(n, root, None) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn node_uses(n: &Node, root: &str, key: Option<&str>) -> bool {
+    match &n.kind {
+        Kind::Str(s) => {
+            if mentions(s, root) {
+                return true;
+            }
+            // a template file is rendered with the same variables
+            key == Some("template")
+                && n.src
+                    .path
+                    .parent()
+                    .map(|d| d.join(s))
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .is_some_and(|t| mentions(&t, root))
+        }
+        Kind::Array(a) => a.iter().any(|i| node_uses(i, root, key)),
+        Kind::Table(t) => t.iter().any(|(k, _, v)| node_uses(v, root, Some(k))),
+        _ => false,
+    }
+}
+
+/// `root` as a whole word followed by `.` (`appliance.tls`, not `my_appliance`).
+fn mentions(text: &str, root: &str) -> bool {
+    text.match_indices(root).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + root.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && after == Some('.')
+    })
+}
+
 fn set_path(vars: &mut Map<String, Value>, key: &str, v: Value) {
     match key.split_once('.') {
         None => {
@@ -468,6 +516,48 @@ when = "none"
             "--var wins"
         );
         assert_eq!(r.handlers.len(), 1);
+    }
+
+    #[test]
+    fn finds_the_variables_recipes_use() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "t.hbs", "key = {{appliance.tls.key}}\n");
+        let plain = write(
+            d.path(),
+            "plain.toml",
+            "[[resource]]\nname = \"my_appliance.x marker\"\ntype = \"file\"\npath = \"/x\"\ncontent = \"{{config.name}}\"\n",
+        );
+        let via_template = write(
+            d.path(),
+            "tpl.toml",
+            "[[resource]]\nname = \"t\"\ntype = \"file\"\npath = \"/t\"\ntemplate = \"t.hbs\"\n",
+        );
+        let via_when = write(
+            d.path(),
+            "when.toml",
+            "include = [\"plain.toml\"]\n[[resource]]\nname = \"w\"\ntype = \"command\"\ncommand = \"true\"\nwhen = \"appliance.tls.enabled\"\n",
+        );
+        assert!(!uses_variable(std::slice::from_ref(&plain), "appliance").unwrap());
+        assert!(uses_variable(&[plain, via_template], "appliance").unwrap());
+        assert!(uses_variable(&[via_when], "appliance").unwrap());
+    }
+
+    #[test]
+    fn template_errors_name_variable_field_and_resource() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            "r.toml",
+            "[vars]\nhub_hostname = \"hub\"\n[[resource]]\nname = \"motd\"\ntype = \"file\"\npath = \"/etc/motd\"\ncontent = \"on {{jhub_hostname}}\"\n",
+        );
+        let e = load(&[p], serde_json::json!({}), &[])
+            .unwrap_err()
+            .to_string();
+        let e = e.replace(&format!("{}/", d.path().display()), "");
+        assert_eq!(
+            e,
+            "r.toml:7:11: `content` in the `file` resource `motd`: unknown variable `jhub_hostname` (template line 1, column 4); did you mean `hub_hostname`?"
+        );
     }
 
     #[test]

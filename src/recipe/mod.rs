@@ -1,6 +1,7 @@
 //! The recipe engine: recipes (TOML) declare resources; each resource says
 //! which facts it needs, `check`s them purely into a plan, and the engine
 //! gathers facts in one batch, applies plans, verifies and runs handlers.
+pub mod activity;
 pub mod apply;
 pub mod cli;
 pub mod engine;
@@ -9,6 +10,7 @@ mod engine_tests;
 pub mod facts;
 pub mod fields;
 pub mod load;
+pub mod render;
 pub mod report;
 pub mod resource;
 pub mod resources;
@@ -46,11 +48,23 @@ pub enum RecipeError {
     /// One or more resources failed.
     #[error("{0}")]
     Failed(String),
+    /// The user stopped the run (Ctrl-C); resources not yet run were left.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl RecipeError {
     /// Whether this is the user's mistake (exit code 2) rather than a failed run.
     pub fn is_user_error(&self) -> bool {
         matches!(self, RecipeError::Syntax { .. } | RecipeError::Read { .. })
+    }
+
+    /// Whether the user stopped the run (exit code 130).
+    pub fn is_interrupted(&self) -> bool {
+        match self {
+            RecipeError::Interrupted(_) => true,
+            RecipeError::Remote(e) => e.is_stopped(),
+            _ => false,
+        }
     }
 }

@@ -76,6 +76,8 @@ pub struct Report {
     pub round_trips: u32,
     /// Wall time in milliseconds.
     pub elapsed_ms: u128,
+    /// The user stopped the run (Ctrl-C) before every resource ran.
+    pub interrupted: bool,
 }
 
 /// Counts per status.
@@ -141,6 +143,11 @@ impl Report {
         if self.check_mode {
             lines.push("  (check mode: nothing was changed)".into());
         }
+        if self.interrupted {
+            lines.push(
+                "  (stopped by the user: resources after the one running were not run)".into(),
+            );
+        }
         lines
     }
 
@@ -148,11 +155,13 @@ impl Report {
         self.resources.iter().chain(&self.handlers)
     }
 
-    /// The JSON report, with `mask` applied to every string.
+    /// The JSON report, with `mask` applied to every string before it is
+    /// escaped (a secret holding `"` or `\\` would escape a mask applied to
+    /// the JSON text), and once more to the text.
     pub fn to_json(&self, mask: &dyn Fn(&str) -> String) -> String {
-        let v = serde_json::to_value(self).unwrap_or_default();
-        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-        mask(&text)
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        crate::mask::mask_strings(&mut v, mask);
+        mask(&serde_json::to_string_pretty(&v).unwrap_or_default())
     }
 }
 

@@ -146,4 +146,10 @@ pub trait Resource: Send + Sync + Debug {
     fn converges(&self) -> bool {
         true
     }
+
+    /// The transaction this resource's installs can share with neighbouring
+    /// installs of the same kind (`"apt"`, `"pip /venv"`), if any.
+    fn transaction(&self) -> Option<String> {
+        None
+    }
 }

@@ -103,6 +103,26 @@ impl RemoteCommand {
 
     /// The exact line the remote login shell receives.
     pub fn to_shell(&self) -> String {
+        self.to_shell_masked(&|w| w.to_owned())
+    }
+
+    /// The line with the command `exec`ed by the login shell, after
+    /// `prelude` (a snippet the transport runs first): the command then has
+    /// the shell's pid and its exit status or signal is the session's.
+    pub fn to_shell_after(&self, prelude: &str) -> String {
+        let mut plain = self.clone();
+        let cwd = plain.cwd.take();
+        let line = plain.to_shell();
+        match cwd {
+            Some(d) => format!("{prelude} cd {} && exec {line}", escape::quote(&d)),
+            None => format!("{prelude} exec {line}"),
+        }
+    }
+
+    /// The line for display with `mask` applied to every word *before* it
+    /// is quoted (a secret holding `'` would otherwise be split by the
+    /// quoting and escape a mask applied to the finished line).
+    pub fn to_shell_masked(&self, mask: &dyn Fn(&str) -> String) -> String {
         let mut words: Vec<String> = Vec::new();
         if let Some(user) = &self.sudo {
             words.extend(["sudo", "-n", "-H"].map(String::from));
@@ -113,13 +133,13 @@ impl RemoteCommand {
         }
         if !self.env.is_empty() {
             words.push("env".to_owned());
-            words.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
+            words.extend(self.env.iter().map(|(k, v)| format!("{k}={}", mask(v))));
         }
-        words.push(self.program.clone());
-        words.extend(self.args.iter().cloned());
+        words.push(mask(&self.program));
+        words.extend(self.args.iter().map(|a| mask(a)));
         let line = escape::join(&words);
         match &self.cwd {
-            Some(d) => format!("cd {} && {line}", escape::quote(d)),
+            Some(d) => format!("cd {} && {line}", escape::quote(&mask(d))),
             None => line,
         }
     }
@@ -154,6 +174,18 @@ mod tests {
         assert_eq!(
             RemoteCommand::shell("echo $HOME; true").to_shell(),
             "sh -c 'echo $HOME; true'"
+        );
+        assert_eq!(
+            RemoteCommand::new("id")
+                .current_dir("/a b")
+                .to_shell_after("echo 1;"),
+            "echo 1; cd '/a b' && exec id"
+        );
+        let secret = "it's \"s3cret\"";
+        let c = RemoteCommand::new("login").arg(format!("--pw={secret}"));
+        assert_eq!(
+            c.to_shell_masked(&|w| w.replace(secret, "****")),
+            "login '--pw=****'"
         );
     }
 }

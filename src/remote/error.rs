@@ -1,6 +1,13 @@
 //! Transport errors.
 use thiserror::Error;
 
+impl RemoteError {
+    /// Whether the user stopped the run (exit 130, not a failure).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, RemoteError::Stopped { .. })
+    }
+}
+
 /// Something went wrong talking to the remote host.
 #[derive(Debug, Error)]
 pub enum RemoteError {
@@ -11,6 +18,24 @@ pub enum RemoteError {
         host: String,
         /// Why.
         message: String,
+    },
+    /// The TCP connection failed: the name does not resolve, nothing
+    /// listens, no route, no answer.
+    #[error("cannot reach {host}: {cause}")]
+    Unreachable {
+        /// user@host:port.
+        host: String,
+        /// Why, as the network said it.
+        cause: String,
+    },
+    /// The user stopped the run (Ctrl-C) while a command ran; its remote
+    /// processes were signalled.
+    #[error("stopped by the user while `{command}` ran on {host} (its processes were signalled)")]
+    Stopped {
+        /// The host.
+        host: String,
+        /// The command (escaped, shortened).
+        command: String,
     },
     /// The host presented a key different from the one we trusted before.
     #[error(

@@ -1,7 +1,7 @@
 //! A transport for unit tests: records commands, answers from a script.
 use std::sync::Mutex;
 
-use super::{ExecOutput, RemoteCommand, RemoteError, Transport};
+use super::{ExecOutput, OutputSink, RemoteCommand, RemoteError, Stream, Transport};
 
 type Responder = Box<dyn Fn(&RemoteCommand) -> ExecOutput + Send + Sync>;
 
@@ -32,9 +32,16 @@ impl FakeTransport {
 }
 
 impl Transport for FakeTransport {
-    async fn exec(&self, cmd: &RemoteCommand) -> Result<ExecOutput, RemoteError> {
+    async fn exec_streaming(
+        &self,
+        cmd: &RemoteCommand,
+        sink: OutputSink<'_>,
+    ) -> Result<ExecOutput, RemoteError> {
         self.commands.lock().unwrap().push(cmd.to_shell());
-        Ok((self.responder)(cmd))
+        let out = (self.responder)(cmd);
+        sink(Stream::Stdout, &out.stdout);
+        sink(Stream::Stderr, &out.stderr);
+        Ok(out)
     }
 
     async fn put(

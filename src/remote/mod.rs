@@ -7,6 +7,7 @@ pub mod command;
 pub mod escape;
 pub mod fake;
 pub mod known_hosts;
+pub mod safe_write;
 pub mod ssh;
 
 mod error;
@@ -44,6 +45,21 @@ impl ExecOutput {
     }
 }
 
+/// Which stream a piece of a running command's output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Receives a running command's output as it arrives (progress display);
+/// the whole output is still returned in [`ExecOutput`].
+pub type OutputSink<'a> = &'a (dyn Fn(Stream, &[u8]) + Send + Sync);
+
+fn discard(_: Stream, _: &[u8]) {}
+
 /// A way to run commands and place files on one host.
 ///
 /// Implementations must be usable concurrently (`&self`): the engine runs up
@@ -53,6 +69,16 @@ pub trait Transport: Send + Sync {
     fn exec(
         &self,
         cmd: &RemoteCommand,
+    ) -> impl Future<Output = Result<ExecOutput, RemoteError>> + Send {
+        self.exec_streaming(cmd, &discard)
+    }
+
+    /// Like [`Transport::exec`], handing each piece of output to `sink` as
+    /// it arrives. A command retried after a reconnect streams again.
+    fn exec_streaming(
+        &self,
+        cmd: &RemoteCommand,
+        sink: OutputSink<'_>,
     ) -> impl Future<Output = Result<ExecOutput, RemoteError>> + Send;
 
     /// Write `content` to `path` atomically (temp file + rename on the

@@ -5,9 +5,14 @@
 //! unknown host (for a VM this tool just built), [`HostKeyPolicy::Strict`]
 //! refuses it; a changed key is always refused ([`RemoteError::HostKeyChanged`]).
 //!
-//! **Retry rule** (a VM reboot is normal): when the connection is found dead,
-//! the transport reconnects with backoff (250 ms doubling to 5 s) for at most
-//! [`SshConfig::retry_budget`]. A command is run again only when
+//! **First connection**: a host that never answered fails at once, naming
+//! the cause (the name does not resolve, connection refused, no route, no
+//! answer within 5 s), unless [`SshConfig::wait_for_host`] says to wait for
+//! it (a VM that is still booting).
+//!
+//! **Retry rule** (a VM reboot is normal): when a connection that worked is
+//! found dead, the transport reconnects with backoff (250 ms doubling to 5 s)
+//! for at most [`SshConfig::retry_budget`]. A command is run again only when
 //! - it surely did not start (the channel could not be opened or the exec
 //!   request not sent), or
 //! - it is marked [`RemoteCommand::idempotent`] (fact gathering, re-runnable
@@ -18,11 +23,16 @@
 //! ends without an exit status is an error ([`RemoteError::NoExitStatus`],
 //! or [`RemoteError::Signaled`] when it was killed), never retried.
 //!
+//! **Stopping**: when [`SshConfig::stop`] turns true while a command runs
+//! (Ctrl-C), its remote process group gets SIGINT, SIGTERM, SIGKILL two
+//! seconds apart and the command ends with [`RemoteError::Stopped`].
+//!
 //! Private keys are loaded once and never logged; error messages carry the
 //! command line shortened to ~200 characters (the caller masks secrets).
 mod channel;
 mod connect;
 mod target;
+mod tcp;
 mod upload;
 
 pub use target::{Target, TargetError};
@@ -35,7 +45,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 use self::channel::Attempt;
 use self::connect::{Conn, LoadedKey};
-use super::{ExecOutput, RemoteCommand, RemoteError, Transport};
+use super::{ExecOutput, OutputSink, RemoteCommand, RemoteError, Transport};
 
 /// Exec channels open at once on one connection (OpenSSH allows 10).
 pub const MAX_CHANNELS: usize = 8;
@@ -70,14 +80,22 @@ pub struct SshConfig {
     pub connect_timeout: Duration,
     /// Keepalive interval; after 3 unanswered keepalives the connection is dead.
     pub keepalive: Duration,
-    /// Total time spent reconnecting before giving up.
+    /// Total time spent reconnecting (to a host that answered before)
+    /// before giving up.
     pub retry_budget: Duration,
+    /// How long the first connection keeps trying while the host does not
+    /// answer (zero: fail at once; a VM being booted wants a few minutes).
+    pub wait_for_host: Duration,
+    /// Polled while a command runs: true means the user asked to stop
+    /// (default: Ctrl-C / SIGTERM, [`crate::interrupt::requested`]).
+    pub stop: fn() -> bool,
 }
 
 impl SshConfig {
     /// A config with defaults: known_hosts `.vmbuild/known_hosts` under
     /// `project_dir`, trust on first use, 15 s connect timeout, 15 s
-    /// keepalive, 2 min retry budget.
+    /// keepalive, 2 min retry budget once connected, no waiting for a host
+    /// that never answered, stopped by Ctrl-C.
     pub fn new(target: &Target, key_paths: Vec<PathBuf>, project_dir: &std::path::Path) -> Self {
         SshConfig {
             host: target.host.clone(),
@@ -90,7 +108,16 @@ impl SshConfig {
             connect_timeout: Duration::from_secs(15),
             keepalive: Duration::from_secs(15),
             retry_budget: Duration::from_secs(120),
+            wait_for_host: Duration::ZERO,
+            stop: crate::interrupt::requested,
         }
+    }
+
+    /// This config, waiting up to `budget` for a host that does not answer
+    /// yet (a VM that is booting) before the first connection fails.
+    pub fn waiting_for_host(mut self, budget: Duration) -> Self {
+        self.wait_for_host = budget;
+        self
     }
 
     /// `user@host:port` for messages.
@@ -173,7 +200,13 @@ impl SshTransport {
             return Ok((l.generation, l.conn.clone()));
         }
         *live = None;
-        let conn = Arc::new(self.connect_with_retry().await?);
+        let first = self.connections_made() == 0;
+        let budget = if first {
+            self.cfg.wait_for_host
+        } else {
+            self.cfg.retry_budget
+        };
+        let conn = Arc::new(self.connect_with_retry(budget, first).await?);
         let generation = self
             .generations
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
@@ -193,22 +226,34 @@ impl SshTransport {
         }
     }
 
-    async fn connect_with_retry(&self) -> Result<Conn, RemoteError> {
+    /// Connect, retrying transient failures within `budget`; a first
+    /// connection that runs out reports the network's own cause.
+    async fn connect_with_retry(&self, budget: Duration, first: bool) -> Result<Conn, RemoteError> {
         let start = Instant::now();
         let mut attempt = 0;
         loop {
             match connect::connect_once(&self.cfg, &self.keys).await {
                 Ok(c) => return Ok(c),
                 Err(e) if !connect::is_transient(&e) => return Err(e),
+                Err(e) if first && start.elapsed() + connect::backoff(attempt) > budget => {
+                    return Err(e);
+                }
                 Err(e) => {
                     let delay = connect::backoff(attempt);
-                    if start.elapsed() + delay > self.cfg.retry_budget {
+                    if start.elapsed() + delay > budget {
                         return Err(RemoteError::Disconnected {
                             host: self.cfg.display_host(),
                             message: format!(
                                 "gave up reconnecting after {} s: {e}",
                                 start.elapsed().as_secs()
                             ),
+                        });
+                    }
+                    // a reboot can take a while: Ctrl-C must not wait it out
+                    if (self.cfg.stop)() {
+                        return Err(RemoteError::Stopped {
+                            host: self.cfg.display_host(),
+                            command: "(reconnecting)".into(),
                         });
                     }
                     tokio::time::sleep(delay).await;
@@ -218,7 +263,11 @@ impl SshTransport {
         }
     }
 
-    async fn exec_inner(&self, cmd: &RemoteCommand) -> Result<ExecOutput, RemoteError> {
+    async fn exec_inner(
+        &self,
+        cmd: &RemoteCommand,
+        sink: OutputSink<'_>,
+    ) -> Result<ExecOutput, RemoteError> {
         let _permit = self
             .channels
             .acquire()
@@ -228,7 +277,8 @@ impl SshTransport {
         let mut attempt = 0;
         loop {
             let (generation, conn) = self.current().await?;
-            let message = match channel::run(&conn, cmd).await {
+            let host = self.cfg.display_host();
+            let message = match channel::run(&conn, cmd, sink, self.cfg.stop, &host).await {
                 Ok(out) => return Ok(out),
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::NotStarted(m)) => {
@@ -267,8 +317,12 @@ impl SshTransport {
 }
 
 impl Transport for SshTransport {
-    async fn exec(&self, cmd: &RemoteCommand) -> Result<ExecOutput, RemoteError> {
-        self.exec_inner(cmd).await
+    async fn exec_streaming(
+        &self,
+        cmd: &RemoteCommand,
+        sink: OutputSink<'_>,
+    ) -> Result<ExecOutput, RemoteError> {
+        self.exec_inner(cmd, sink).await
     }
 
     async fn put(
@@ -279,13 +333,10 @@ impl Transport for SshTransport {
         sudo: bool,
     ) -> Result<(), RemoteError> {
         let cmd = upload::command(content, path, mode, sudo, &upload::random_tag());
-        let out = self
-            .exec_inner(&cmd)
-            .await
-            .map_err(|e| RemoteError::Upload {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
+        let out = self.exec(&cmd).await.map_err(|e| RemoteError::Upload {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         if out.success() {
             return Ok(());
         }

@@ -133,7 +133,9 @@ pub fn render_str(
     })
 }
 
-fn registry() -> Handlebars<'static> {
+/// A handlebars registry as every vmbuild template uses it: strict, no HTML
+/// escaping, the `json` helper.
+pub(crate) fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);

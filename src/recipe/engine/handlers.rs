@@ -126,6 +126,7 @@ impl<T: Transport> Engine<'_, T> {
         for (h, by) in notified {
             let o = match h.resource.check(&facts, self.copts()) {
                 Ok(p) if !p.is_ok() => {
+                    self.current = h.label();
                     let mut o = self.apply_handler(h, p).await;
                     o.reason = format!("{} (notified by {})", o.reason, by.join(", "));
                     o

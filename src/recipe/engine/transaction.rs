@@ -1,18 +1,29 @@
-//! Applying one resource: its actions, merged with later resources' apt or
-//! pip installs into one transaction, and the re-check after a dropped
-//! connection.
-use super::{Engine, Failure, Slot};
+//! Applying one resource: its actions, merged with the installs right after
+//! it into one transaction (the rule is in [`super`]), and the re-check
+//! after a dropped connection.
+use super::{Engine, Failure, Progress, Slot, assume};
 use crate::recipe::RecipeError;
 use crate::recipe::apply;
-use crate::recipe::facts::FactError;
+use crate::recipe::facts::{FactError, Facts};
 use crate::recipe::load::Entry;
 use crate::recipe::report::{Outcome, Status};
 use crate::recipe::resource::{Action, Plan};
 use crate::remote::{RemoteError, Transport};
 
+/// A member of a merged transaction: its entry and its plan as re-checked
+/// against the facts the earlier members leave.
+struct Member {
+    j: usize,
+    plan: Plan,
+    /// Everything it asked for is installed by earlier members already.
+    covered: bool,
+}
+
 impl<T: Transport> Engine<'_, T> {
-    /// Apply entry `i`'s plan, merging later entries' apt/pip installs into
-    /// the same transaction.
+    /// Apply entry `i`'s plan (checked against `facts`); installs of
+    /// `followers` (see [`Engine::followers`]) that still need something
+    /// join its transaction.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn apply_one(
         &mut self,
         entries: &[Entry],
@@ -20,30 +31,29 @@ impl<T: Transport> Engine<'_, T> {
         slots: &mut [Slot],
         i: usize,
         plan: Plan,
+        facts: &Facts,
+        followers: &[usize],
     ) -> Result<Outcome, RecipeError> {
         let e = &entries[i];
         let mut actions = plan.actions();
-        let mut joined = Vec::new();
-        if let Some(tx) = apply::common_transaction(&actions) {
-            for j in i + 1..entries.len() {
-                let Some(Ok(pj)) = &plans[j] else { continue };
-                let aj = pj.actions();
-                if aj.contains(&Action::AptListsStale) {
-                    break; // a repository changes what apt can install
-                }
-                if !pj.is_ok()
-                    && slots[j].outcome.is_none()
-                    && apply::common_transaction(&aj).as_ref() == Some(&tx)
-                {
-                    actions.extend(aj);
-                    joined.push(j);
-                }
-            }
+        let members = if apply::common_transaction(&actions).is_some() {
+            self.members(entries, plans, slots, facts, followers, &actions)
+        } else {
+            Vec::new()
+        };
+        for m in &members {
+            actions.extend(m.plan.actions());
         }
+        self.progress(&Progress::Started {
+            label: e.label(),
+            with: members.iter().map(|m| entries[m.j].label()).collect(),
+        });
         let actions = apply::merge(&actions);
         let mut result = self.execute(&actions).await;
         let mut note = "";
-        if let Err(Failure::Remote(err)) = &result {
+        if let Err(Failure::Remote(err)) = &result
+            && !err.is_stopped()
+        {
             // the transport has reconnected (or given up): look again
             let msg = err.to_string();
             let facts = self.gather(&e.resource.facts(self.copts())).await?;
@@ -63,14 +73,23 @@ impl<T: Transport> Engine<'_, T> {
                 }
             }
         }
+        if let Err(Failure::Remote(err)) = &result
+            && err.is_stopped()
+        {
+            self.interrupted = true;
+        }
         let mut o = self.planned(e, &Ok(plan));
         o.reason.push_str(note);
-        for j in joined {
-            let Some(Ok(pj)) = plans[j].take() else {
-                continue;
-            };
-            let mut oj = self.planned(&entries[j], &Ok(pj));
+        for m in members {
+            let mut oj = self.planned(&entries[m.j], &Ok(m.plan));
             match &result {
+                Ok(()) if m.covered => {
+                    oj.reason = format!(
+                        "{}: done by the same transaction as `{}`",
+                        oj.reason,
+                        e.label()
+                    )
+                }
                 Ok(()) => {
                     oj.reason = format!("{} (in one transaction with `{}`)", oj.reason, e.label())
                 }
@@ -80,8 +99,8 @@ impl<T: Transport> Engine<'_, T> {
                         format!("the transaction of `{}` failed: {}", e.label(), f.reason());
                 }
             }
-            slots[j].verify = oj.status == Status::Changed;
-            slots[j].outcome = Some(oj);
+            slots[m.j].verify = oj.status == Status::Changed;
+            slots[m.j].outcome = Some(oj);
         }
         if let Err(f) = result {
             o.status = Status::Failed;
@@ -91,6 +110,47 @@ impl<T: Transport> Engine<'_, T> {
             }
         }
         Ok(o)
+    }
+
+    /// Re-check `followers` in order against `facts` as the leader's
+    /// `actions` (and each earlier member's) leave them. Those already right
+    /// on the host get their outcome now; those that need something join.
+    /// A check error ends the transaction there (that entry runs on its own).
+    fn members(
+        &self,
+        entries: &[Entry],
+        plans: &mut [Option<Result<Plan, FactError>>],
+        slots: &mut [Slot],
+        facts: &Facts,
+        followers: &[usize],
+        actions: &[Action],
+    ) -> Vec<Member> {
+        let mut after = facts.clone();
+        assume::assume(&mut after, actions);
+        let mut out = Vec::new();
+        for &j in followers {
+            let r = &entries[j].resource;
+            let now = match r.check(facts, self.copts()) {
+                Ok(p) => p,
+                Err(_) => break,
+            };
+            if now.is_ok() {
+                slots[j].outcome = Some(self.planned(&entries[j], &Ok(now)));
+                plans[j] = None;
+                continue;
+            }
+            let (plan, covered) = match r.check(&after, self.copts()) {
+                Ok(p) if p.is_ok() => (now, true),
+                Ok(p) => (p, false),
+                Err(_) => break,
+            };
+            if !covered {
+                assume::assume(&mut after, &plan.actions());
+            }
+            plans[j] = None;
+            out.push(Member { j, plan, covered });
+        }
+        out
     }
 
     pub(super) async fn execute(&mut self, actions: &[Action]) -> Result<(), Failure> {

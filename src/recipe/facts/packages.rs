@@ -25,14 +25,62 @@ pub fn parse_dpkg(text: &str) -> Result<Installed, String> {
     Ok(out)
 }
 
-/// Age in seconds of the newest apt package list (`None`: no lists at all).
-pub fn parse_apt_lists(text: &str) -> Result<Option<i64>, String> {
-    let mut nums = text.split_whitespace().map(str::parse::<i64>);
-    let now = nums.next().ok_or("no output")?.map_err(|e| e.to_string())?;
-    match nums.next() {
-        Some(m) => Ok(Some(now - m.map_err(|e| e.to_string())?)),
-        None => Ok(None),
+/// How fresh the apt package lists are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AptLists {
+    /// The host's clock (seconds since the epoch).
+    pub now: i64,
+    /// When the lists were last fetched (`None`: there are no lists);
+    /// fractional seconds, so a change in the same second still counts.
+    pub fetched: Option<f64>,
+    /// When a sources file last changed.
+    pub sources: Option<f64>,
+}
+
+impl AptLists {
+    /// Seconds since the lists were fetched; `None` when they must be
+    /// fetched whatever the age: there are none, or a sources file changed
+    /// after they were fetched (a repository added with `file`).
+    pub fn age(&self) -> Option<i64> {
+        let f = self.fetched?;
+        if self.sources.is_some_and(|s| s > f) {
+            return None;
+        }
+        Some(self.now - f.floor() as i64)
     }
+
+    /// Why the lists must be refreshed when they may be `max_age` seconds
+    /// old, or `None` when they are fresh enough.
+    pub fn stale(&self, max_age: i64) -> Option<String> {
+        match (self.fetched, self.age()) {
+            (None, _) => Some("there are no package lists".into()),
+            (Some(_), None) => Some("a sources file changed after the lists were fetched".into()),
+            (Some(_), Some(a)) if a > max_age => Some(format!(
+                "the package lists are {a} s old (at most {max_age} s wanted)"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Parse the apt lists fact: `now`, then the fetch time if there are lists,
+/// then `sources <mtime>` if there are sources files.
+pub fn parse_apt_lists(text: &str) -> Result<AptLists, String> {
+    let num = |s: &str| s.trim().parse::<f64>().map_err(|e| format!("`{s}`: {e}"));
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let now = num(lines.next().ok_or("no output")?)? as i64;
+    let mut out = AptLists {
+        now,
+        fetched: None,
+        sources: None,
+    };
+    for l in lines {
+        match l.strip_prefix("sources ") {
+            Some(t) => out.sources = Some(num(t)?),
+            None => out.fetched = Some(num(l)?),
+        }
+    }
+    Ok(out)
 }
 
 /// Parse the venv's metadata directory names (`six-1.16.0.dist-info`,
@@ -129,6 +177,11 @@ impl Facts {
 
     /// Age of the apt lists in seconds (`None` = never updated).
     pub fn apt_lists_age(&self) -> Result<Option<i64>, FactError> {
+        Ok(self.apt_lists()?.age())
+    }
+
+    /// How fresh the apt package lists are.
+    pub fn apt_lists(&self) -> Result<AptLists, FactError> {
         self.parsed(FactQuery::AptLists, "apt list age", &[0], parse_apt_lists)
     }
 
@@ -206,7 +259,21 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.get("IRkernel").map(String::as_str), Some("1.3.2"));
-        assert_eq!(parse_apt_lists("100\n40\n").unwrap(), Some(60));
-        assert_eq!(parse_apt_lists("100\n").unwrap(), None);
+        assert_eq!(parse_apt_lists("100\n40\n").unwrap().age(), Some(60));
+        assert_eq!(parse_apt_lists("100\n").unwrap().age(), None);
+        let changed = parse_apt_lists("100\n40.200\nsources 40.300\n").unwrap();
+        assert_eq!(
+            changed.age(),
+            None,
+            "a sources file is newer than the lists"
+        );
+        assert!(
+            changed
+                .stale(3600)
+                .unwrap()
+                .contains("sources file changed")
+        );
+        let fresh = parse_apt_lists("100\n60\nsources 50\n").unwrap();
+        assert_eq!((fresh.age(), fresh.stale(3600)), (Some(40), None));
     }
 }

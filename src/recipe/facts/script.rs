@@ -28,8 +28,15 @@ pub fn snippet(q: &FactQuery) -> String {
         FactQuery::Dpkg => {
             "dpkg-query -W -f='${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'".to_owned()
         }
-        FactQuery::AptLists => "date +%s; for f in /var/lib/apt/lists/*_Packages; do \
-             [ -e \"$f\" ] && stat -c %Y \"$f\"; done | sort -n | tail -1"
+        // now; when the lists were last fetched (the newest list file, or
+        // the update-success stamp vmbuild and APT::Periodic touch; nothing
+        // when there are no lists); when the sources last changed
+        FactQuery::AptLists => "date +%s; l=$(for f in /var/lib/apt/lists/*_Packages*; do \
+             [ -e \"$f\" ] && stat -c %.3Y \"$f\"; done | sort -n | tail -1); \
+             if [ -n \"$l\" ]; then { echo \"$l\"; \
+             stat -c %.3Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null; } | sort -n | tail -1; fi; \
+             for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do \
+             [ -e \"$f\" ] && stat -c 'sources %.3Y' \"$f\"; done | sort -n -k2 | tail -1"
             .to_owned(),
         FactQuery::User(u) => {
             let u = quote(u);

@@ -70,6 +70,10 @@ pub fn list_short(items: &[String]) -> String {
 }
 
 impl Resource for AptPackages {
+    fn transaction(&self) -> Option<String> {
+        self.present.then(|| "apt".to_owned())
+    }
+
     fn facts(&self, _: CheckOptions) -> Vec<FactQuery> {
         vec![FactQuery::Dpkg, FactQuery::AptLists]
     }

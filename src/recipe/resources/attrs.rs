@@ -3,7 +3,7 @@ use super::super::RecipeError;
 use super::super::facts::files::PathInfo;
 use super::super::fields::Fields;
 use super::super::resource::Change;
-use crate::remote::RemoteCommand;
+use crate::remote::safe_write::attrs_cmd;
 
 /// Desired mode/owner/group; `None` means "leave as it is".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,7 +26,8 @@ impl Attrs {
         })
     }
 
-    /// Changes that bring an existing path's attributes in line.
+    /// Changes that bring an existing path's attributes in line (never
+    /// through a symlink at `path`: see [`attrs_cmd`]).
     pub fn changes(&self, path: &str, have: &PathInfo) -> Vec<Change> {
         let mut out = Vec::new();
         if let Some(m) = self.mode
@@ -34,21 +35,12 @@ impl Attrs {
         {
             out.push(Change::exec(
                 format!("mode {:04o} → {m:04o}", have.mode),
-                RemoteCommand::new("chmod")
-                    .arg(format!("{m:04o}"))
-                    .arg("--")
-                    .arg(path),
+                attrs_cmd(path, Some(m), None, None),
             ));
         }
         let owner = self.owner.as_ref().filter(|o| **o != have.owner);
         let group = self.group.as_ref().filter(|g| **g != have.group);
         if owner.is_some() || group.is_some() {
-            let spec = format!(
-                "{}:{}",
-                owner.map_or("", String::as_str),
-                group.map_or("", String::as_str)
-            );
-            let spec = spec.trim_end_matches(':').to_owned();
             out.push(Change::exec(
                 format!(
                     "owner {}:{} → {}",
@@ -56,11 +48,12 @@ impl Attrs {
                     have.group,
                     describe_owner(owner, group, have)
                 ),
-                RemoteCommand::new("chown")
-                    .arg("-h")
-                    .arg(spec)
-                    .arg("--")
-                    .arg(path),
+                attrs_cmd(
+                    path,
+                    None,
+                    owner.map(String::as_str),
+                    group.map(String::as_str),
+                ),
             ));
         }
         out
@@ -103,7 +96,7 @@ mod tests {
         let crate::recipe::resource::Action::Exec(cmd) = &c[1].actions[0] else {
             panic!()
         };
-        assert_eq!(cmd.to_shell(), "chown -h :staff -- /x");
+        assert_eq!(cmd, &attrs_cmd("/x", None, None, Some("staff")));
         assert!(Attrs::default().changes("/x", &have).is_empty());
     }
 }

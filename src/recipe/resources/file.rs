@@ -57,9 +57,17 @@ pub fn content_from_fields(f: &mut Fields<'_>) -> Result<Option<Vec<u8>>, Recipe
         }
         let text = String::from_utf8(bytes)
             .map_err(|_| node.error(format!("template `{}` is not UTF-8", p.display())))?;
-        return f.render(node, &text).map(|t| Some(t.into_bytes()));
+        return f
+            .render_file(node, &p.display().to_string(), &text)
+            .map(|t| Some(t.into_bytes()));
     }
     Ok(None)
+}
+
+/// Whether a file of `mode` is readable by its owner only (its content is
+/// never shown in a diff: keys, passwords, tokens).
+pub fn private(mode: u32) -> bool {
+    mode & 0o044 == 0
 }
 
 impl File {
@@ -117,7 +125,9 @@ impl File {
 impl Resource for File {
     fn facts(&self, opts: CheckOptions) -> Vec<FactQuery> {
         let mut q = vec![FactQuery::Path(self.path.clone())];
-        if opts.diff && self.content.is_some() {
+        // a private file's content is not even fetched for a diff
+        let private = self.attrs.mode.is_some_and(private);
+        if opts.diff && self.content.is_some() && !private {
             q.push(FactQuery::Content(self.path.clone()));
         }
         q
@@ -144,9 +154,21 @@ impl Resource for File {
             });
         };
         let sha = sha256_hex(want);
+        let new_mode = self.attrs.mode.unwrap_or(match have.kind {
+            PathKind::File => have.mode,
+            _ => self.default_mode,
+        });
+        let was_private = have.kind == PathKind::File && private(have.mode);
         let diff = || -> Result<Option<String>, FactError> {
             if !opts.diff {
                 return Ok(None);
+            }
+            if private(new_mode) || was_private {
+                let m = if was_private { have.mode } else { new_mode };
+                return Ok(Some(format!(
+                    "(diff not shown: `{}` is private, mode {m:04o})",
+                    self.path
+                )));
             }
             let before = facts.text(&self.path)?.unwrap_or_default();
             Ok(Some(unified_diff(

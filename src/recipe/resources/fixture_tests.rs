@@ -35,7 +35,16 @@ fn query(key: &str) -> FactQuery {
 
 fn shown(a: &Action) -> String {
     match a {
-        Action::Exec(c) => c.to_shell(),
+        // the safe-write perl scripts are shown by name with their arguments
+        Action::Exec(c) => match c.to_shell().strip_prefix("perl -e '#") {
+            Some(rest) => format!(
+                "{} {}",
+                rest.split('\n').next().unwrap_or(""),
+                // the script holds no `'`: the first `' ` ends it
+                rest.split_once("' ").map_or("", |(_, args)| args)
+            ),
+            None => c.to_shell(),
+        },
         Action::Put {
             path,
             content,

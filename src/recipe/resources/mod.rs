@@ -2,6 +2,7 @@
 //! that builds a resource from its recipe table.
 pub mod apt_packages;
 pub mod apt_repository;
+pub mod apt_update;
 pub mod attrs;
 pub mod block;
 pub mod command;
@@ -17,6 +18,7 @@ pub mod locale;
 pub mod mount;
 pub mod npm_global;
 pub mod pip_packages;
+pub mod python_venv;
 pub mod r_packages;
 pub mod symlink;
 pub mod sysctl;
@@ -33,6 +35,7 @@ use super::resource::Resource;
 pub const KINDS: &[&str] = &[
     "apt.packages",
     "apt.repository",
+    "apt.update",
     "file",
     "directory",
     "symlink",
@@ -45,6 +48,7 @@ pub const KINDS: &[&str] = &[
     "command",
     "script",
     "pip.packages",
+    "python.venv",
     "npm.global",
     "r.packages",
     "mount",
@@ -60,6 +64,7 @@ pub fn build(kind: &str, f: &mut Fields<'_>) -> Result<Box<dyn Resource>, Recipe
     Ok(match kind {
         "apt.packages" => Box::new(apt_packages::AptPackages::from_fields(f)?),
         "apt.repository" => Box::new(apt_repository::AptRepository::from_fields(f)?),
+        "apt.update" => Box::new(apt_update::AptUpdate::from_fields(f)?),
         "file" => Box::new(file::File::from_fields(f)?),
         "directory" => Box::new(directory::Directory::from_fields(f)?),
         "symlink" => Box::new(symlink::Symlink::from_fields(f)?),
@@ -72,6 +77,7 @@ pub fn build(kind: &str, f: &mut Fields<'_>) -> Result<Box<dyn Resource>, Recipe
         "command" => Box::new(command::Command::from_fields(f, false)?),
         "script" => Box::new(command::Command::from_fields(f, true)?),
         "pip.packages" => Box::new(pip_packages::PipPackages::from_fields(f)?),
+        "python.venv" => Box::new(python_venv::PythonVenv::from_fields(f)?),
         "npm.global" => Box::new(npm_global::NpmGlobal::from_fields(f)?),
         "r.packages" => Box::new(r_packages::RPackages::from_fields(f)?),
         "mount" => Box::new(mount::Mount::from_fields(f)?),

@@ -91,6 +91,10 @@ impl PipPackages {
 }
 
 impl Resource for PipPackages {
+    fn transaction(&self) -> Option<String> {
+        self.present.then(|| format!("pip {}", self.venv))
+    }
+
     fn facts(&self, _: CheckOptions) -> Vec<FactQuery> {
         vec![FactQuery::Pip(self.venv.clone())]
     }

@@ -169,6 +169,7 @@ pub(crate) fn is_transient(e: &RemoteError) -> bool {
     matches!(
         e,
         RemoteError::Connect { .. }
+            | RemoteError::Unreachable { .. }
             | RemoteError::Timeout { .. }
             | RemoteError::Disconnected { .. }
     ) && !matches!(e, RemoteError::Connect { message, .. } if message.starts_with("cannot "))
@@ -208,11 +209,8 @@ async fn connect_inner(cfg: &SshConfig, keys: &[LoadedKey]) -> Result<Conn, Remo
         on_first_use: cfg.on_first_use.clone(),
         verdict: verdict.clone(),
     };
-    let addr = (
-        cfg.host.trim_start_matches('[').trim_end_matches(']'),
-        cfg.port,
-    );
-    let mut handle = match client::connect(config, addr, handler).await {
+    let stream = super::tcp::connect(cfg).await?;
+    let mut handle = match client::connect_stream(config, stream, handler).await {
         Ok(h) => h,
         Err(e) => {
             if let Some(v) = verdict.lock().unwrap().take() {
@@ -294,6 +292,10 @@ mod tests {
             message: m.into(),
         };
         assert!(is_transient(&c("Connection refused (os error 111)")));
+        assert!(is_transient(&RemoteError::Unreachable {
+            host: "h".into(),
+            cause: "no route to host".into()
+        }));
         assert!(!is_transient(&c("cannot write /x/known_hosts: denied")));
         assert!(!is_transient(&RemoteError::HostKeyChanged {
             host: "h".into(),
