@@ -93,24 +93,31 @@ fn victim_hangs() {
     d.context("the console", || "console line 1\nconsole line 2".into());
     d.cleanup(move || std::fs::write(&marker, "cleaned").unwrap());
     // a grandchild, as qemu under packer would be
-    let child = Command::new("sh")
+    let mut child = Command::new("sh")
         .args(["-c", "sleep 1000 & echo $!; wait"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut pid = String::new();
     std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.unwrap()),
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
         &mut pid,
     )
     .unwrap();
     println!("GRANDCHILD {}", pid.trim());
     gate::step("waiting for something that never comes");
-    std::thread::sleep(Duration::from_secs(60));
+    // the deadline ends the process long before this returns
+    let _ = child.wait();
 }
 
 #[test]
 fn an_expired_deadline_says_where_cleans_up_and_kills_what_it_started() {
+    // a grandchild left alive would hold the victim's pipes open: this
+    // test would then wait forever
+    let _d = gate::Deadline::arm(
+        "an_expired_deadline_says_where_cleans_up_and_kills_what_it_started",
+        Duration::from_secs(60),
+    );
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("cleaned");
     let started = std::time::Instant::now();

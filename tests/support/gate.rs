@@ -78,8 +78,14 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
 }
 
 thread_local! {
-    /// The deadline armed on this thread (a test runs on one thread).
-    static CURRENT: RefCell<Option<Shared>> = const { RefCell::new(None) };
+    /// The deadlines armed on this thread, innermost last (a test runs on
+    /// one thread; a helper may arm one of its own for a while).
+    static CURRENT: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` on the innermost deadline armed on this thread, if any.
+fn with_current(f: impl FnOnce(&Shared)) -> bool {
+    CURRENT.with(|c| c.borrow().last().map(f).is_some())
 }
 
 /// A watchdog for one test: on expiry it prints the current step and the
@@ -100,7 +106,7 @@ impl Deadline {
             context: Vec::new(),
             cleanup: Vec::new(),
         }));
-        CURRENT.with(|c| *c.borrow_mut() = Some(Arc::clone(&state)));
+        CURRENT.with(|c| c.borrow_mut().push(Arc::clone(&state)));
         let (d, s, name) = (Arc::clone(&done), Arc::clone(&state), name.to_owned());
         let start = Instant::now();
         std::thread::spawn(move || {
@@ -142,49 +148,36 @@ impl Deadline {
 impl Drop for Deadline {
     fn drop(&mut self) {
         self.done.store(true, Ordering::SeqCst);
-        CURRENT.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.state)) {
-                *c = None;
-            }
-        });
+        CURRENT.with(|c| c.borrow_mut().retain(|s| !Arc::ptr_eq(s, &self.state)));
     }
 }
 
 /// Record the step in the deadline armed on this thread, if any (for shared
 /// helpers that run a command on behalf of the test).
 pub fn step(what: &str) {
-    CURRENT.with(|c| match c.borrow().as_ref() {
-        Some(s) => {
-            eprintln!("STEP {what}");
-            lock(s).step = what.to_owned();
-        }
-        None => eprintln!("STEP {what} (no deadline armed on this thread)"),
-    });
+    eprintln!("STEP {what}");
+    with_current(|s| lock(s).step = what.to_owned());
 }
 
 /// Register context with the deadline armed on this thread, if any (see
 /// [`Deadline::context`]).
 pub fn context_on_expiry(label: &str, f: impl Fn() -> String + Send + Sync + 'static) {
-    CURRENT.with(|c| {
-        if let Some(s) = c.borrow().as_ref() {
-            lock(s).context.push((label.to_owned(), Box::new(f)));
-        }
-    });
+    with_current(|s| lock(s).context.push((label.to_owned(), Box::new(f))));
 }
 
 /// Register a clean-up with the deadline armed on this thread, if any (see
 /// [`Deadline::cleanup`]).
 pub fn cleanup_on_expiry(f: impl Fn() + Send + Sync + 'static) {
-    CURRENT.with(|c| {
-        if let Some(s) = c.borrow().as_ref() {
-            lock(s).cleanup.push(Box::new(f));
-        }
-    });
+    with_current(|s| lock(s).cleanup.push(Box::new(f)));
 }
 
 /// The deadline expired: say where, show the context, clean up, exit 124.
 fn expire(name: &str, limit: Duration, s: &Shared) -> ! {
+    // Held until the exit: libtest reports every finished test on stdout
+    // before it exits, so a test that finishes meanwhile (a child killed
+    // below wakes it) cannot end the process before the exit status says
+    // the deadline expired.
+    let _stdout = std::io::stdout().lock();
     {
         let st = lock(s);
         eprintln!(
@@ -196,42 +189,46 @@ fn expire(name: &str, limit: Duration, s: &Shared) -> ! {
             eprintln!("--- {label}:\n{}", f());
         }
     }
-    // the clean-ups may start programs of their own (testhost.sh destroy):
-    // kill the hung ones first, then run them
-    kill_descendants();
+    // Freeze what the test started first, so it cannot change anything while
+    // the clean-ups run (they may start programs of their own); then
+    // everything below us is killed and the process exits.
+    stop_descendants();
     for f in &lock(s).cleanup {
         f();
     }
-    kill_descendants();
+    // (the stopped ones again, and any the clean-ups left)
+    let all = stop_descendants();
+    for pid in all.iter().rev() {
+        // SAFETY: kill(2) on a process we started (directly or not).
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    eprintln!(
+        "DEADLINE: killed {} process(es) this test started",
+        all.len()
+    );
     std::process::exit(124);
 }
 
-/// SIGKILL every process below this one (children first found, then theirs),
-/// so an expired test leaves no qemu, packer or vmbuild running.
-fn kill_descendants() {
-    let me = std::process::id();
-    let mut parents = vec![me];
-    let mut seen = Vec::new();
-    while let Some(p) = parents.pop() {
-        for child in children_of(p) {
+/// SIGSTOP every live process below this one, each before its children are
+/// listed so it cannot fork more; returns their pids, parents before their
+/// children, this process's own children first.
+fn stop_descendants() -> Vec<u32> {
+    let mut seen: Vec<u32> = Vec::new();
+    let mut next = 0;
+    let mut parent = std::process::id();
+    loop {
+        for child in children_of(parent) {
             if !seen.contains(&child) {
-                // stop it before listing its children, so it cannot fork more
                 // SAFETY: kill(2) on a process we started (directly or not).
                 unsafe { libc::kill(child as i32, libc::SIGSTOP) };
                 seen.push(child);
-                parents.push(child);
             }
         }
-    }
-    for pid in &seen {
-        // SAFETY: as above.
-        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
-    }
-    if !seen.is_empty() {
-        eprintln!(
-            "DEADLINE: killed {} process(es) this test started",
-            seen.len()
-        );
+        let Some(p) = seen.get(next) else {
+            return seen;
+        };
+        parent = *p;
+        next += 1;
     }
 }
 
