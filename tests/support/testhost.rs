@@ -15,8 +15,10 @@
 //!
 //! #[test]
 //! fn my_test() {
-//!     if !gate::e2e("needs root and a real sshd") { return; }
-//!     let d = gate::Deadline::arm("my_test", Duration::from_secs(120));
+//!     // gate (SKIPPED / fail under CI), build the rootfs, arm a deadline
+//!     let Some(d) = testhost::begin("my_test", "a real sshd", "", Duration::from_secs(120))
+//!     else { return };
+//!     d.step("start a host");
 //!     let host = testhost::TestHost::start("mytest");   // ~1 s (first build ~2 min)
 //!     // connect to 127.0.0.1:host.port as root or "vagrant" with host.key_path
 //!     let out = host.exec_local("cat /etc/hostname");    // system ssh client, as root
