@@ -33,8 +33,16 @@ pub fn e2e(what: &str) -> bool {
             "CI=true but VMBUILD_E2E is not 1: this end-to-end test cannot be skipped in CI ({what})"
         );
     }
-    eprintln!("SKIPPED (set VMBUILD_E2E=1): {what}");
+    say(format!("SKIPPED (set VMBUILD_E2E=1): {what}"));
     false
+}
+
+/// Print `line` to stderr in one write, so the lines of tests running in
+/// parallel (and libtest's own) do not cut into it; scripts/test.sh counts
+/// and lists the SKIPPED ones.
+fn say(mut line: String) {
+    line.push('\n');
+    eprint!("{line}");
 }
 
 /// Fail (not skip) when `ok` is false: a prerequisite the test needs is
@@ -126,7 +134,7 @@ impl Deadline {
 
     /// Record what the test is doing now (shown if the deadline expires).
     pub fn step(&self, what: &str) {
-        eprintln!("STEP {what}");
+        say(format!("STEP {what}"));
         lock(&self.state).step = what.to_owned();
     }
 
@@ -155,7 +163,7 @@ impl Drop for Deadline {
 /// Record the step in the deadline armed on this thread, if any (for shared
 /// helpers that run a command on behalf of the test).
 pub fn step(what: &str) {
-    eprintln!("STEP {what}");
+    say(format!("STEP {what}"));
     with_current(|s| lock(s).step = what.to_owned());
 }
 
