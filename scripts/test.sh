@@ -52,7 +52,7 @@ summary() {
 }
 read -r passed failed ignored < <(summary)
 # a SKIPPED line may share a line with libtest's own output under --nocapture
-skipped=$(grep -o 'SKIPPED (set VMBUILD_E2E=1)' "$log" | wc -l)
+skipped=$( (grep -o 'SKIPPED (set VMBUILD_E2E=1)' "$log" || true) | wc -l)
 timed_out=$(grep -c '^DEADLINE: test ' "$log" || true)
 printf '%d passed, %d failed, %d skipped, %d timed out, %d ignored\n' \
     "$(( passed - skipped ))" "$failed" "$skipped" "$timed_out" "$ignored"
@@ -66,7 +66,8 @@ if [ "$timed_out" -gt 0 ]; then
 fi
 # failed tests, and test binaries that died without a result line (a
 # deadline, a crash): cargo names each failed target
-grep -E '^test .* \.\.\. FAILED$' "$log" | sed 's/^/  /' || true
+# (libtest lists each binary's failed tests, indented, after "failures:")
+awk '/^failures:$/ { f = 1; next } /^test result:/ { f = 0 } f && /^    [^ ]+$/ { print "  failed: " substr($0, 5) }' "$log" | sort -u
 grep -E '^error: test failed, to rerun pass' "$log" | sed 's/^/  /' || true
 sed -n '/^error: [0-9]* targets\{0,1\} failed/,$p' "$log"
 if [ "$status" != 0 ]; then
