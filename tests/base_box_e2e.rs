@@ -10,8 +10,14 @@
 //!
 //! The base disk and .deb cache live under /var/cache/vmbuild-test/base-box
 //! (keyed by content), so later CI runs skip debootstrap.
+//!
+//! Gated by `VMBUILD_E2E=1` (tests/support/gate.rs); needs root. On its
+//! deadline's expiry it names its step and shows the build VM's and the
+//! booted box's serial consoles.
 #[path = "support/base_box.rs"]
 mod base_box;
+#[path = "support/gate.rs"]
+mod gate;
 #[path = "support/vm.rs"]
 mod vm;
 
@@ -51,20 +57,28 @@ NE5OgEXk2wVfZczCZpigBKbKZHNYcelXtTt/nP3rsCuGcM4h53s=
 -----END RSA PRIVATE KEY-----
 ";
 
-fn gated() -> bool {
-    if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "SKIPPED (set VMBUILD_E2E=1): builds a real base box as root (debootstrap, packer, qemu)"
-        );
-        return false;
+/// The whole test: an interrupted build, a cold build (debootstrap ~3 min,
+/// Packer ~3.5 min under TCG when the mirror is warm), two cache hits and a
+/// boot to SSH; generous for a cold mirror and a busy machine.
+const DEADLINE: Duration = Duration::from_secs(60 * 60);
+
+/// The last bytes of every `serial-*.log` under `dir` (the build VM's
+/// console, wherever the work dir puts it).
+fn build_consoles(dir: &Path) -> String {
+    fn walk(d: &Path, depth: u32, out: &mut String) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if p.is_dir() && depth > 0 && !p.is_symlink() {
+                walk(&p, depth - 1, out);
+            } else if name.starts_with("serial-") && name.ends_with(".log") {
+                *out += &format!("== {}\n{}\n", p.display(), vm::tail(&p, 3000));
+            }
+        }
     }
-    // SAFETY: geteuid cannot fail.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "the debootstrap builder needs root"
-    );
-    true
+    let mut out = String::new();
+    walk(dir, 4, &mut out);
+    out
 }
 
 /// Kills a child process (and its process group) when dropped.
@@ -302,20 +316,29 @@ fn boot_and_log_in(box_path: &Path, scratch: &Path) {
 
 #[test]
 fn base_box_builds_caches_survives_ctrl_c_and_boots() {
-    if !gated() {
+    if !gate::e2e("builds a real base box as root (debootstrap, packer, qemu)") {
         return;
     }
+    gate::require_root("the debootstrap builder mounts and chroots");
+    let d = gate::Deadline::arm("base_box_builds_caches_survives_ctrl_c_and_boots", DEADLINE);
+    d.step("wait for the base-box cache lock");
     let _lock = base_box::lock_cache();
     let proj = project();
-    let dir = proj.path();
+    let dir = proj.path().to_owned();
+    let consoles = dir.clone();
+    d.context("build VM consoles", move || build_consoles(&consoles));
+    let dir = dir.as_path();
 
+    d.step("vmbuild -p, interrupted with SIGINT while Packer boots its VM");
     interrupted_build_leaves_nothing(dir);
 
+    d.step("vmbuild -p (the build)");
     let (code, _) = run(dir, &["-p"]);
     assert_eq!(code, 0, "build after the interrupted one");
     let box_path = check_box(dir);
     let manifest_before = std::fs::read(dir.join("builds/e2e-base-libvirt.box.json")).unwrap();
 
+    d.step("vmbuild -p again (a cache hit)");
     let (code, err) = run(dir, &["-p"]);
     assert_eq!(code, 0);
     assert!(
@@ -328,6 +351,7 @@ fn base_box_builds_caches_survives_ctrl_c_and_boots() {
         manifest_before
     );
 
+    d.step("vmbuild -p --force --dry-run");
     let (code, err) = run(dir, &["-p", "--force", "--dry-run"]);
     assert_eq!(code, 0);
     assert!(
@@ -336,6 +360,9 @@ fn base_box_builds_caches_survives_ctrl_c_and_boots() {
         "{err}"
     );
 
+    d.step("boot the box's disk and log in as vagrant");
     let scratch = tempfile::tempdir().unwrap();
+    let serial = scratch.path().join("serial.log");
+    d.context("booted box console", move || vm::tail(&serial, 3000));
     boot_and_log_in(&box_path, scratch.path());
 }

@@ -2,7 +2,11 @@
 //! loopback: direct upload, re-run, glance-direct import with an application
 //! credential, bad credentials, Ctrl-C and Glance killed mid-transfer, and
 //! the `auto` method falling back to import when policy forbids uploads.
-//! Gated by `VMBUILD_E2E=1`; needs the packages of scripts/deps/openstack.txt.
+//! Gated by `VMBUILD_E2E=1` (tests/support/gate.rs); needs the packages of
+//! scripts/deps/openstack.txt. On a deadline's expiry it names its step and
+//! shows the services' log tails.
+#[path = "support/gate.rs"]
+mod gate;
 #[path = "support/openstack.rs"]
 mod openstack;
 
@@ -117,9 +121,15 @@ fn assert_stored(os: &OpenStack, id: &str, local: &Path) {
 
 #[test]
 fn upload_to_real_glance() {
-    if !openstack::e2e_enabled("real Keystone + Glance (Debian packages keystone, glance-api)") {
+    if !gate::e2e("real Keystone + Glance (Debian packages keystone, glance-api)") {
         return;
     }
+    for program in ["keystone-manage", "glance-api", "uwsgi"] {
+        gate::require_program(program, "--help", "scripts/deps/openstack.txt");
+    }
+    // the stack starts in ~30 s, the uploads take seconds to a minute
+    let d = gate::Deadline::arm("upload_to_real_glance", Duration::from_secs(15 * 60));
+    d.step("start Keystone and Glance");
     let started = Instant::now();
     let os = OpenStack::start("upload");
     eprintln!("stack up in {:.1} s", started.elapsed().as_secs_f64());
@@ -128,6 +138,7 @@ fn upload_to_real_glance() {
     make_qcow2(&img, 8);
     let img_arg = img.to_str().expect("utf-8 path");
 
+    d.step("direct upload, password auth");
     // Direct upload, password auth.
     let out = upload(
         &work,
@@ -141,6 +152,7 @@ fn upload_to_real_glance() {
     assert_stored(&os, &id, &img);
     assert_eq!(os.ids_named("e2e-direct"), vec![id.clone()]);
 
+    d.step("the same upload again");
     // A re-run changes nothing.
     let out = upload(
         &work,
@@ -156,6 +168,7 @@ fn upload_to_real_glance() {
     );
     assert_eq!(os.ids_named("e2e-direct"), vec![id]);
 
+    d.step("glance-direct import with an application credential");
     // glance-direct import with an application credential (cloud from OS_CLOUD).
     let import_work = Work::new("import");
     let out = import_work
@@ -169,6 +182,7 @@ fn upload_to_real_glance() {
     let id = text(&out.stdout).trim().to_owned();
     assert_stored(&os, &id, &img);
 
+    d.step("a wrong password");
     // Wrong password: exit 1, a clear message, the password masked.
     let bad = work.path().join("bad-clouds.yaml");
     let yaml = std::fs::read_to_string(os.clouds_yaml()).expect("clouds.yaml");
@@ -195,8 +209,11 @@ fn upload_to_real_glance() {
 
     let big = work.path().join("big.qcow2");
     make_qcow2(&big, 256);
+    d.step("Ctrl-C mid-transfer");
     interrupted_upload_is_cleaned_up(&os, &work, &big);
+    d.step("Glance killed mid-transfer");
     killed_mid_transfer_leaves_nothing(&os, &work, &big);
+    d.step("`auto` when direct uploads are forbidden");
     auto_falls_back_to_import_when_upload_is_forbidden(&os, &img);
     eprintln!("e2e_glance total {:.1} s", started.elapsed().as_secs_f64());
 }

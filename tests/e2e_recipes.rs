@@ -9,6 +9,11 @@
 //! tests/e2e_appliance.rs (a booted VM: this host has no init system, so the
 //! test here asserts the honest failure instead, repeated by the next run
 //! since the restart is still owed).
+//!
+//! Gated by `VMBUILD_E2E=1` (tests/support/gate.rs); needs root. Each test
+//! has a deadline naming the last `vmbuild provision` run on expiry.
+#[path = "support/gate.rs"]
+mod gate;
 #[path = "support/provision_run.rs"]
 mod provision_run;
 #[path = "support/testhost.rs"]
@@ -16,9 +21,16 @@ mod testhost;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use provision_run::{Run, provision_as};
-use testhost::{TestHost, e2e_enabled};
+use testhost::TestHost;
+
+/// Gate the test, build the rootfs if needed, arm the test's deadline of
+/// `minutes` (each test is a few provisioning runs of seconds to minutes).
+fn begin(test: &str, what: &str, minutes: u64) -> Option<gate::Deadline> {
+    testhost::begin(test, what, "", Duration::from_secs(minutes * 60))
+}
 
 fn examples(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -62,9 +74,13 @@ fn converge(host: &TestHost, recipe: &Path, state: &str) -> Run {
 
 #[test]
 fn files_links_edits_when_tags_and_handlers() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "files_links_edits_when_tags_and_handlers",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-files");
     let first = converge(
         &host,
@@ -131,9 +147,13 @@ fn files_links_edits_when_tags_and_handlers() {
 
 #[test]
 fn diffs_mask_secrets() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "diffs_mask_secrets",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-secret");
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path().join("secret.toml");
@@ -184,9 +204,13 @@ fn diffs_mask_secrets() {
 
 #[test]
 fn users_and_groups() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "users_and_groups",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-users");
     converge(
         &host,
@@ -206,9 +230,13 @@ fn users_and_groups() {
 
 #[test]
 fn a_sudo_user_provisions_through_sudo() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "a_sudo_user_provisions_through_sudo",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-sudo");
     let first = provision_as("vagrant", &host, &[&examples("accounts.toml")], &[]);
     assert_eq!(
@@ -229,9 +257,13 @@ fn a_sudo_user_provisions_through_sudo() {
 
 #[test]
 fn host_settings_timezone_hostname_locale_sysctl_mount() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "host_settings_timezone_hostname_locale_sysctl_mount",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-system");
     converge(
         &host,
@@ -265,11 +297,13 @@ fn host_settings_timezone_hostname_locale_sysctl_mount() {
 
 #[test]
 fn apt_pip_and_a_signed_repository() {
-    if !e2e_enabled(
+    let Some(_d) = begin(
+        "apt_pip_and_a_signed_repository",
         "recipe engine against a real sshd test host (apt/pip through the host's proxy)",
-    ) {
+        15,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-pkgs");
     let first = converge(
         &host,
@@ -335,9 +369,13 @@ fn apt_pip_and_a_signed_repository() {
 
 #[test]
 fn unit_files_and_enabling_without_a_running_systemd() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "unit_files_and_enabling_without_a_running_systemd",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-svc");
     let first = provision(&host, &[&examples("services.toml")], &[]);
     // the handler wants a restart: impossible without systemd as PID 1, said so
@@ -386,9 +424,13 @@ fn write_recipe(dir: &Path, text: &str) -> PathBuf {
 
 #[test]
 fn command_guards_and_failures() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "command_guards_and_failures",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-cmd");
     let dir = tempfile::tempdir().unwrap();
     let r = write_recipe(
@@ -430,9 +472,13 @@ fn command_guards_and_failures() {
 
 #[test]
 fn a_dropped_connection_during_apply_is_rechecked_and_retried() {
-    if !e2e_enabled("recipe engine against a real sshd test host") {
+    let Some(_d) = begin(
+        "a_dropped_connection_during_apply_is_rechecked_and_retried",
+        "recipe engine against a real sshd test host",
+        5,
+    ) else {
         return;
-    }
+    };
     let host = TestHost::start("rcp-drop");
     let dir = tempfile::tempdir().unwrap();
     let r = write_recipe(
@@ -444,9 +490,15 @@ fn a_dropped_connection_during_apply_is_rechecked_and_retried() {
     let killer = {
         let name = host.name.clone();
         std::thread::spawn(move || {
-            // wait (without a deadline) until the command runs, then cut every connection
+            // wait until the command runs, then cut every connection; a run
+            // that never gets there fails here instead of waiting forever
+            let since = Instant::now();
             while !started.exists() {
-                std::thread::sleep(std::time::Duration::from_millis(20));
+                assert!(
+                    since.elapsed() < Duration::from_secs(120),
+                    "the command never started: no /root/started after 120 s"
+                );
+                std::thread::sleep(Duration::from_millis(20));
             }
             let ok = Command::new(testhost::script())
                 .args(["kill-sessions", &name])
@@ -456,7 +508,9 @@ fn a_dropped_connection_during_apply_is_rechecked_and_retried() {
         })
     };
     let run = provision(&host, &[&r], &[]);
-    killer.join().unwrap();
+    killer
+        .join()
+        .expect("the killer thread (its message is above)");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let slow = run.outcome("command[slow]");
     assert_eq!(slow["status"], "changed");

@@ -4,21 +4,33 @@
 //! a copy of the plain test rootfs, then cached; tests/support/testhost.sh).
 //! npm reaches the registry through the host's proxy; Debian's node trusts
 //! the system CA store, which holds the machine's bundle.
-//! CRAN, Bioconductor and GitHub are not reachable here: those sources are
-//! tested for a fast failure that names the package and the repository.
+//! CRAN, Bioconductor and GitHub are made unreachable by the test itself
+//! (on any machine, connected or not): those sources are tested for a fast
+//! failure that names the package and the repository.
+//!
+//! Gated by `VMBUILD_E2E=1` (tests/support/gate.rs); needs root. Each test
+//! has a deadline naming the last `vmbuild provision` run on expiry.
+#[path = "support/gate.rs"]
+mod gate;
 #[path = "support/provision_run.rs"]
 mod provision_run;
 #[path = "support/testhost.rs"]
 mod testhost;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use provision_run::{Run, provision_as};
-use testhost::{TestHost, e2e_enabled};
+use testhost::TestHost;
 
 /// The rootfs variant these tests run on (part of its cache key).
 const RUNTIMES: &str = "nodejs npm r-base-core";
+
+/// Gate the test, build the rootfs variant if needed (apt-get of Node and
+/// R: minutes, once), arm the test's deadline of `minutes`.
+fn begin(test: &str, what: &str, minutes: u64) -> Option<gate::Deadline> {
+    testhost::begin(test, what, RUNTIMES, Duration::from_secs(minutes * 60))
+}
 
 fn recipe(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -90,9 +102,13 @@ fn npm_global(host: &TestHost) -> serde_json::Map<String, serde_json::Value> {
 
 #[test]
 fn npm_global_install_pin_bump_and_removal() {
-    if !e2e_enabled("npm.global against a real sshd test host with Node (npm via the proxy)") {
+    let Some(_d) = begin(
+        "npm_global_install_pin_bump_and_removal",
+        "npm.global against a real sshd test host with Node (npm via the proxy)",
+        10,
+    ) else {
         return;
-    }
+    };
     let host = start("rt-npm");
     converge(
         &host,
@@ -141,9 +157,13 @@ fn npm_global_install_pin_bump_and_removal() {
 
 #[test]
 fn r_packages_from_debian() {
-    if !e2e_enabled("r.packages against a real sshd test host with R (apt via the proxy)") {
+    let Some(_d) = begin(
+        "r_packages_from_debian",
+        "r.packages against a real sshd test host with R (apt via the proxy)",
+        10,
+    ) else {
         return;
-    }
+    };
     let host = start("rt-rapt");
     let first = converge(
         &host,
@@ -164,12 +184,58 @@ fn r_packages_from_debian() {
     );
 }
 
+/// The repositories' own names, each made to resolve to the test host's
+/// loopback.
+const R_REPOSITORY_HOSTS: &str = "cloud.r-project.org bioconductor.org api.github.com";
+
+/// Every source but Debian fails fast, naming the package and the
+/// repository, when the repository cannot be reached. Unreachable by
+/// construction, so the test holds on a connected machine too: the host has
+/// a network namespace of its own (no default route), its proxy settings
+/// are removed, and the repositories' names resolve to its own loopback,
+/// where nothing listens on port 443 (connection refused at once).
 #[test]
 fn r_packages_from_unreachable_repositories_fail_fast_and_clearly() {
-    if !e2e_enabled("r.packages against a real sshd test host with R") {
+    let Some(d) = begin(
+        "r_packages_from_unreachable_repositories_fail_fast_and_clearly",
+        "r.packages against a real sshd test host with R",
+        10,
+    ) else {
         return;
-    }
+    };
     let host = start("rt-rnet");
+    gate::require(
+        host.has_own_network(),
+        "a test host in a network namespace of its own (testhost.sh netns mode: `ip netns add` must work)",
+    );
+    d.step("cut the host off: no proxy, the repositories on its own loopback");
+    host.sh(&format!(
+        "sed -i '/_proxy=/Id' /etc/environment && rm -f /etc/pip.conf && \
+         echo '127.0.0.1 {R_REPOSITORY_HOSTS}' >> /etc/hosts"
+    ));
+    for name in R_REPOSITORY_HOSTS.split(' ') {
+        assert_eq!(
+            host.sh(&format!("getent hosts {name} | cut -d' ' -f1")),
+            "127.0.0.1\n",
+            "{name}"
+        );
+    }
+    assert!(
+        !host.sh("ip route").contains("default"),
+        "the host's namespace has a default route"
+    );
+    assert!(
+        !host.sh("env").to_ascii_lowercase().contains("_proxy="),
+        "a session on the host still has a proxy"
+    );
+    assert_eq!(
+        host.exec_local("exec 3<>/dev/tcp/127.0.0.1/443")
+            .status
+            .code(),
+        Some(1),
+        "something listens on the host's 127.0.0.1:443"
+    );
+
     let check = provision(&host, &recipe("r-unreachable.toml"), &["--check"]);
     assert_eq!(
         (check.code, check.count("changed")),

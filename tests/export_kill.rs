@@ -27,15 +27,27 @@ fn request<'a>(img: &'a Path, out: &'a Path) -> ExportRequest<'a> {
     }
 }
 
-/// The victim: runs only when re-executed by the test below.
+/// The victim, not a test of its own: the test below re-executes this binary
+/// to run it (`--ignored --exact child_export`) and kills it mid-export.
+/// Ignored, so a plain `cargo test` neither runs it nor counts it as passed;
+/// run any other way it fails.
 #[test]
+#[ignore = "the victim process of killed_export_leaves_only_partials_that_the_next_run_sweeps"]
 fn child_export() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+    let spec = std::env::var(CHILD_ENV).unwrap_or_else(|_| {
+        panic!(
+            "child_export only runs as the victim of \
+             killed_export_leaves_only_partials_that_the_next_run_sweeps ({CHILD_ENV} unset)"
+        )
+    });
     let (img, out) = spec.split_once('\n').unwrap();
+    let (img, out) = (Path::new(img), Path::new(out));
+    assert!(img.is_file() && out.is_dir(), "{spec:?}");
     let (r, ui) = runner();
-    export_disk(&r, &ui, &request(Path::new(img), Path::new(out))).unwrap();
+    let arts = export_disk(&r, &ui, &request(img, out)).unwrap();
+    // only reached if the parent failed to kill us: it then fails on our
+    // exit status, and this says why
+    panic!("the export finished before it was killed: {arts:?}");
 }
 
 #[test]
@@ -46,7 +58,13 @@ fn killed_export_leaves_only_partials_that_the_next_run_sweeps() {
     std::fs::create_dir(&out).unwrap();
 
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_export", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "child_export",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, format!("{}\n{}", img.display(), out.display()))
         .stdout(Stdio::null())
         .spawn()

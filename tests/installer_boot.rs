@@ -8,6 +8,12 @@
 //! appears once the preseed was fetched and run. The installer ISO is a small
 //! one built from debian-installer-12-netboot-amd64 (tests/support/make-mini-iso.sh)
 //! and reaches vmbuild through a file:// URL, so the download path runs too.
+//!
+//! Gated by `VMBUILD_E2E=1` (tests/support/gate.rs). On its deadline's
+//! expiry it names its step and shows the console, the installer's syslog
+//! and Packer's log.
+#[path = "support/gate.rs"]
+mod gate;
 #[path = "support/installer_ctx.rs"]
 mod support;
 
@@ -17,12 +23,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{context, e2e_enabled};
+use support::context;
 use vmbuild::stage::installer::prepare;
 
 /// Give up (and fail) if nothing happens for this long; a safety net, not a
 /// timing assertion.
 const GIVE_UP: Duration = Duration::from_secs(15 * 60);
+/// The whole test: the mini ISO, the wait above, stopping Packer.
+const DEADLINE: Duration = Duration::from_secs(20 * 60);
 
 /// Stops packer (and its qemu) however the test ends.
 struct PackerGuard(Child);
@@ -111,10 +119,19 @@ fn guest_time(syslog: &str, what: &str) -> Option<u32> {
 
 #[test]
 fn installer_boots_and_fetches_the_preseed() {
-    if !e2e_enabled("boots the Debian installer in qemu under Packer (~2 min)") {
+    if !gate::e2e("boots the Debian installer in qemu under Packer (~2 min)") {
         return;
     }
+    gate::require_program("packer", "version", "scripts/deps/installer.txt");
+    gate::require_program(
+        "qemu-system-x86_64",
+        "--version",
+        "scripts/deps/installer.txt",
+    );
+    let d = gate::Deadline::arm("installer_boots_and_fetches_the_preseed", DEADLINE);
+    d.step("wait for other runs of this test (lock)");
     let _lock = lock();
+    d.step("make the mini installer ISO");
     let dir = tempfile::tempdir().unwrap();
     let iso = make_mini_iso(dir.path());
     let ctx = context(
@@ -128,6 +145,14 @@ fn installer_boots_and_fetches_the_preseed() {
     let console = job.work_dir.join("serial-console.log");
     let packer_log = dir.path().join("packer.log");
 
+    for (label, path) in [
+        ("serial console", console.clone()),
+        ("installer syslog", syslog.clone()),
+        ("packer log", packer_log.clone()),
+    ] {
+        d.context(label, move || tail(&read(&path), 30));
+    }
+    d.step("packer build: wait for the installer to fetch the preseed");
     let started = Instant::now();
     let log = File::create(&packer_log).unwrap();
     let child = Command::new("packer")
@@ -164,6 +189,7 @@ fn installer_boots_and_fetches_the_preseed() {
         std::thread::sleep(Duration::from_secs(1));
     };
     let to_fetch = started.elapsed();
+    d.step("stop packer (SIGINT)");
     let stop_took = packer.stop();
     eprintln!(
         "packer build start to preseed fetch: {to_fetch:.1?}; stopping packer+qemu: {stop_took:.1?}\n\

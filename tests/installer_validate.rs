@@ -1,14 +1,28 @@
 //! The installer builder's rendered files checked by the real tools:
 //! `packer validate` for both builders and `debconf-set-selections --checkonly`
 //! on the preseed. `prepare` runs for real (the "ISO" is a small local file).
+//! Gated by `VMBUILD_E2E=1` (tests/support/gate.rs); each test has a deadline.
+#[path = "support/gate.rs"]
+mod gate;
 #[path = "support/installer_ctx.rs"]
 mod support;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
-use support::{context, e2e_enabled};
+use support::context;
 use vmbuild::stage::installer::prepare;
+
+/// Gate the test, check for `program`, arm a deadline (each runs a tool or
+/// two for seconds).
+fn begin(test: &str, what: &str, program: &str) -> Option<gate::Deadline> {
+    if !gate::e2e(what) {
+        return None;
+    }
+    gate::require_program(program, "--version", "scripts/deps/installer.txt");
+    Some(gate::Deadline::arm(test, Duration::from_secs(180)))
+}
 
 fn fake_iso(dir: &Path) -> std::path::PathBuf {
     let iso = dir.join("fake installer.iso");
@@ -52,9 +66,14 @@ fn private_debconf(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn debconf_check_rejects_a_broken_preseed() {
-    if !e2e_enabled("runs debconf-set-selections") {
+    let Some(d) = begin(
+        "debconf_check_rejects_a_broken_preseed",
+        "runs debconf-set-selections",
+        "debconf-set-selections",
+    ) else {
         return;
-    }
+    };
+    d.step("debconf-set-selections --checkonly on a broken preseed");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.cfg");
     std::fs::write(&bad, "d-i mirror/suite\n").unwrap();
@@ -102,26 +121,41 @@ fn validate(provider: &str, packer_type: &str) {
 
 #[test]
 fn qemu_template_validates_and_preseed_parses() {
-    if !e2e_enabled("runs packer validate and debconf-set-selections") {
+    let Some(d) = begin(
+        "qemu_template_validates_and_preseed_parses",
+        "runs packer validate and debconf-set-selections",
+        "packer",
+    ) else {
         return;
-    }
+    };
+    d.step("packer validate + debconf-set-selections --checkonly (qemu)");
     validate("qemu", "qemu");
 }
 
 #[test]
 fn virtualbox_template_validates_and_preseed_parses() {
-    if !e2e_enabled("runs packer validate and debconf-set-selections") {
+    let Some(d) = begin(
+        "virtualbox_template_validates_and_preseed_parses",
+        "runs packer validate and debconf-set-selections",
+        "packer",
+    ) else {
         return;
-    }
+    };
+    d.step("packer validate + debconf-set-selections --checkonly (virtualbox)");
     validate("virtualbox", "virtualbox-iso");
 }
 
 #[test]
 fn the_preseeded_password_hash_is_vagrants_password() {
-    if !e2e_enabled("runs openssl passwd") {
+    let Some(d) = begin(
+        "the_preseeded_password_hash_is_vagrants_password",
+        "runs openssl passwd",
+        "openssl",
+    ) else {
         return;
-    }
+    };
     use vmbuild::template::preseed::VAGRANT_PASSWORD_CRYPTED;
+    d.step("openssl passwd -6");
     let salt = VAGRANT_PASSWORD_CRYPTED.split('$').nth(2).unwrap();
     let out = run(Command::new("openssl").args(["passwd", "-6", "-salt", salt, "vagrant"]));
     assert_eq!(out.trim(), VAGRANT_PASSWORD_CRYPTED);

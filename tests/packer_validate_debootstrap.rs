@@ -2,19 +2,27 @@
 //! real `packer validate` (qemu/libvirt and virtualbox-ovf). Packer checks that
 //! the SSH key file and the OVF exist, so the test creates small stand-ins
 //! (a real key pair, a real qcow2, an OVF naming a real VMDK).
+//! Gated by `VMBUILD_E2E=1` (tests/support/gate.rs); each test has a deadline.
+#[path = "support/gate.rs"]
+mod gate;
+
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use vmbuild::platform::Provider;
 use vmbuild::stage::debootstrap::template::{DebootstrapVars, render};
 use vmbuild::template::Templates;
 
-fn gated() -> bool {
-    if std::env::var("VMBUILD_E2E").as_deref() != Ok("1") {
-        eprintln!("SKIPPED (set VMBUILD_E2E=1): runs the real packer validate");
-        return false;
+/// Gate the test, check for packer and qemu-img, arm a deadline (packer
+/// validate takes seconds).
+fn begin(test: &str) -> Option<gate::Deadline> {
+    if !gate::e2e("runs the real packer validate") {
+        return None;
     }
-    true
+    gate::require_program("packer", "version", "scripts/deps/base-box.txt");
+    gate::require_program("qemu-img", "--version", "apt-get install qemu-utils");
+    Some(gate::Deadline::arm(test, Duration::from_secs(180)))
 }
 
 fn run(cmd: &mut Command) -> std::process::Output {
@@ -80,12 +88,14 @@ fn stand_ins(dir: &Path) -> DebootstrapVars {
 
 #[test]
 fn rendered_debootstrap_templates_pass_packer_validate() {
-    if !gated() {
+    let Some(d) = begin("rendered_debootstrap_templates_pass_packer_validate") else {
         return;
-    }
+    };
+    d.step("stand-ins: key pair, qcow2, VMDK, OVF");
     let dir = tempfile::tempdir().unwrap();
     let vars = stand_ins(dir.path());
     for provider in [Provider::Libvirt, Provider::Virtualbox] {
+        d.step(&format!("packer validate ({provider:?})"));
         let text = render(&Templates::new(None), provider, &vars).unwrap();
         let file = dir.path().join(format!("{}.json", provider.as_str()));
         std::fs::write(&file, text).unwrap();
@@ -103,9 +113,10 @@ fn rendered_debootstrap_templates_pass_packer_validate() {
 #[test]
 fn packer_validate_rejects_a_missing_key_file() {
     // the reason the stand-ins exist: validate really checks the key file
-    if !gated() {
+    let Some(d) = begin("packer_validate_rejects_a_missing_key_file") else {
         return;
-    }
+    };
+    d.step("packer validate with a missing key file");
     let dir = tempfile::tempdir().unwrap();
     let mut vars = stand_ins(dir.path());
     vars.ssh_private_key_file = dir.path().join("missing").display().to_string();

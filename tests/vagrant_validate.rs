@@ -5,8 +5,17 @@
 //! synced folder (its `usable?` check needs a libvirt connection that `-p`
 //! does not make), so the libvirt variant with a shared folder is validated
 //! without `-p`, against a running libvirtd, in `e2e_vagrant_libvirt.rs`.
+//!
+//! The `vagrant validate` tests run wherever vagrant is installed; without
+//! it they are gated like every e2e test (tests/support/gate.rs): skipped
+//! unless `VMBUILD_E2E=1`, which then requires vagrant, and never skipped
+//! under `CI=true`.
+#[path = "support/gate.rs"]
+mod gate;
+
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use vmbuild::platform::{Accel, Provider};
 use vmbuild::template::Templates;
@@ -78,19 +87,24 @@ fn rendered_vagrantfiles_match_snapshots() {
     }
 }
 
-fn e2e() -> bool {
-    std::env::var("VMBUILD_E2E").as_deref() == Ok("1")
+/// Whether the test runs (see the module docs), with its deadline armed:
+/// `vagrant validate` takes a few seconds per Vagrantfile (Ruby start-up).
+fn begin(test: &str) -> Option<gate::Deadline> {
+    let has_vagrant = Command::new("vagrant").arg("--version").output().is_ok();
+    if !has_vagrant {
+        if !gate::e2e("runs the real `vagrant validate` (vagrant is not installed)") {
+            return None;
+        }
+        gate::require(false, "the program `vagrant` (scripts/deps/vagrant.txt)");
+    }
+    Some(gate::Deadline::arm(test, Duration::from_secs(300)))
 }
 
 #[test]
 fn vagrant_validate_accepts_them() {
-    let has_vagrant = Command::new("vagrant").arg("--version").output().is_ok();
-    if !has_vagrant && !e2e() {
-        eprintln!(
-            "SKIPPED (set VMBUILD_E2E=1): vagrant is not installed (apt-get install vagrant)"
-        );
+    let Some(d) = begin("vagrant_validate_accepts_them") else {
         return;
-    }
+    };
     let home = tempfile::tempdir().unwrap();
     // Vagrant checks that the shared folder exists
     let share = home.path().join("course data/it's here");
@@ -101,6 +115,7 @@ fn vagrant_validate_accepts_them() {
         }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Vagrantfile"), &text).unwrap();
+        d.step(&format!("vagrant validate -p ({name})"));
         let started = std::time::Instant::now();
         let out = validate(dir.path(), home.path());
         eprintln!(
@@ -120,10 +135,10 @@ fn vagrant_validate_accepts_them() {
 /// A Vagrantfile error is reported by vagrant: proves the check is real.
 #[test]
 fn vagrant_validate_rejects_a_broken_vagrantfile() {
-    if Command::new("vagrant").arg("--version").output().is_err() && !e2e() {
-        eprintln!("SKIPPED (set VMBUILD_E2E=1): vagrant is not installed");
+    let Some(d) = begin("vagrant_validate_rejects_a_broken_vagrantfile") else {
         return;
-    }
+    };
+    d.step("vagrant validate -p on a misspelt option");
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let share = home.path().join("share");

@@ -9,16 +9,6 @@ use vmbuild::platform::{Accel, Builder, Platform, Provider};
 use vmbuild::process::SystemRunner;
 use vmbuild::ui::{Ui, Verbosity};
 
-/// Whether e2e tests run; otherwise print why this one is skipped.
-pub fn e2e_enabled(why: &str) -> bool {
-    if std::env::var("VMBUILD_E2E").as_deref() == Ok("1") {
-        true
-    } else {
-        eprintln!("SKIPPED (set VMBUILD_E2E=1): {why}");
-        false
-    }
-}
-
 /// SHA-256 of a file, hex.
 pub fn sha256_file(path: &Path) -> String {
     use sha2::Digest;

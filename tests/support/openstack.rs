@@ -1,18 +1,14 @@
 //! A throwaway Keystone + Glance on loopback (`support/openstack/start.sh`),
-//! torn down (processes stopped, state removed) when the guard drops.
+//! torn down (processes stopped, state removed) when the guard drops, or
+//! when the `gate::Deadline` armed on the test's thread expires (Keystone's
+//! uwsgi daemonizes: it would outlive the test binary). The including test
+//! crate declares `mod gate` (support/gate.rs) too.
 #![allow(dead_code)]
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Whether e2e tests run; prints the SKIPPED line when not.
-pub fn e2e_enabled(why: &str) -> bool {
-    if std::env::var("VMBUILD_E2E").as_deref() == Ok("1") {
-        return true;
-    }
-    eprintln!("SKIPPED (set VMBUILD_E2E=1): {why}");
-    false
-}
+use super::gate;
 
 /// A running stack. Drop stops it and deletes its state directory.
 pub struct OpenStack {
@@ -71,6 +67,23 @@ impl OpenStack {
             glance_port,
         };
         // The guard exists before start.sh runs, so a failed start is cleaned up too.
+        let base = os.base.clone();
+        gate::cleanup_on_expiry(move || {
+            let _ = Command::new(scripts().join("stop.sh")).arg(&base).status();
+        });
+        let logs = os.base.join("log");
+        gate::context_on_expiry("Keystone and Glance logs (tails)", move || {
+            let mut text = String::new();
+            for e in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+                let b = std::fs::read(e.path()).unwrap_or_default();
+                text += &format!(
+                    "== {}\n{}\n",
+                    e.path().display(),
+                    String::from_utf8_lossy(&b[b.len().saturating_sub(1500)..])
+                );
+            }
+            text
+        });
         run(Command::new(scripts().join("start.sh"))
             .arg(&os.base)
             .arg(keystone_port.to_string())

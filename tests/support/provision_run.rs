@@ -1,10 +1,13 @@
 //! Running the real `vmbuild provision` binary against a test host and
-//! reading its JSON report (shared by the recipe end-to-end suites).
+//! reading its JSON report (shared by the recipe end-to-end suites). Each
+//! run is recorded as the step of the deadline armed on the test's thread
+//! (tests/support/gate.rs), so a hang names the run it hung in.
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;
 
+use super::gate;
 use super::testhost::TestHost;
 
 /// One `vmbuild provision` run.
@@ -45,6 +48,22 @@ impl Run {
 pub fn provision_as(user: &str, host: &TestHost, recipes: &[&Path], extra: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
+    let names: Vec<String> = recipes
+        .iter()
+        .map(|r| {
+            r.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    gate::step(&format!(
+        "vmbuild provision --host {user}@{}:{} {} {}",
+        host.addr,
+        host.port,
+        extra.join(" "),
+        names.join(" ")
+    ));
     let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
         .arg("provision")
         .arg("--host")

@@ -8,12 +8,17 @@
 //! work inside through a proxy on the veth; there is no init system.
 //!
 //! ```ignore
+//! #[path = "support/gate.rs"]
+//! mod gate;
 //! #[path = "support/testhost.rs"]
 //! mod testhost;
 //!
 //! #[test]
 //! fn my_test() {
-//!     if !testhost::e2e_enabled("needs root and a real sshd") { return; }
+//!     // gate (SKIPPED / fail under CI), build the rootfs, arm a deadline
+//!     let Some(d) = testhost::begin("my_test", "a real sshd", "", Duration::from_secs(120))
+//!     else { return };
+//!     d.step("start a host");
 //!     let host = testhost::TestHost::start("mytest");   // ~1 s (first build ~2 min)
 //!     // connect to 127.0.0.1:host.port as root or "vagrant" with host.key_path
 //!     let out = host.exec_local("cat /etc/hostname");    // system ssh client, as root
@@ -26,21 +31,38 @@
 //! }                                                      // Drop: stop + delete state
 //! ```
 //!
-//! Needs root. Host names get the process id appended, so test binaries can
-//! run in parallel; the rootfs build is serialised with flock in the script.
+//! Needs root (checked with `gate::require_root`). Host names get the process
+//! id appended, so test binaries can run in parallel; the rootfs build is
+//! serialised with flock in the script. A host started while a
+//! `gate::Deadline` is armed on the thread is destroyed if that deadline
+//! expires (destructors do not run then), and its sshd log is shown.
+//! The including test crate declares `mod gate` (support/gate.rs) too.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-/// Whether e2e tests run (env `VMBUILD_E2E=1`); otherwise prints the skip line.
-pub fn e2e_enabled(why: &str) -> bool {
-    if std::env::var("VMBUILD_E2E").as_deref() == Ok("1") {
-        return true;
+use super::gate;
+
+/// `testhost.sh start` exits with this (EX_TEMPFAIL) only for the failures a
+/// new port cures; every other failure is final.
+const RETRY_ON_NEW_PORT: i32 = 75;
+/// Attempts at starting a host when a port turns out to be taken.
+const START_ATTEMPTS: usize = 5;
+
+/// The harness's state directory (`TH_STATE`, as testhost.sh defaults it).
+fn script_state() -> PathBuf {
+    PathBuf::from(std::env::var("TH_STATE").unwrap_or_else(|_| "/tmp/vmbuild-th".into()))
+}
+
+/// The last `n` bytes of a file (a log), or why it cannot be read.
+fn tail(path: &std::path::Path, n: usize) -> String {
+    match std::fs::read(path) {
+        Ok(b) => String::from_utf8_lossy(&b[b.len().saturating_sub(n)..]).into_owned(),
+        Err(e) => format!("({}: {e})", path.display()),
     }
-    eprintln!("SKIPPED (set VMBUILD_E2E=1): {why}");
-    false
 }
 
 /// Path of the shell harness.
@@ -76,6 +98,31 @@ fn run_script_ok_extra(args: &[&str], extra: &str) -> String {
         out.status
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// How long building a rootfs may take (debootstrap, or apt-get for a
+/// variant, from the mirror; ~80 s here when the mirror is warm).
+const ROOTFS_BUILD_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// Build the rootfs (variant `extra`: extra apt packages, "" for the plain
+/// one) unless it is cached, under a deadline of its own. Call it before
+/// arming the test's deadline, so that one covers the test alone.
+pub fn prepare(extra: &str) {
+    gate::require_root("test hosts use namespaces and mounts");
+    let _d = gate::Deadline::arm("building the test host rootfs", ROOTFS_BUILD_LIMIT);
+    gate::step(&format!("testhost.sh build (TH_EXTRA={extra:?})"));
+    run_script_ok_extra(&["build"], extra);
+}
+
+/// The start of every test-host test: gate it (`None`: skipped, the
+/// SKIPPED line printed), build the rootfs variant `extra` if needed, then
+/// arm the test's deadline of `limit`, which starts after the build.
+pub fn begin(test: &str, what: &str, extra: &str, limit: Duration) -> Option<gate::Deadline> {
+    if !gate::e2e(what) {
+        return None;
+    }
+    prepare(extra);
+    Some(gate::Deadline::arm(test, limit))
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released; the script re-checks).
@@ -124,13 +171,32 @@ impl TestHost {
     pub fn start_with(name: &str, extra: &str) -> TestHost {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("{name}-{}-{n}", std::process::id());
+        gate::require_root("test hosts use namespaces and mounts");
         let keys = run_script_ok(&["keys"]);
         let keys: Vec<PathBuf> = keys.lines().map(PathBuf::from).collect();
         assert_eq!(keys.len(), 3, "testhost.sh keys printed {keys:?}");
-        // A free port can be taken between our probe and socat's bind, and
-        // two ports can map to the same link-local /30: retry on a new port.
-        let mut last = None;
-        for _ in 0..5 {
+        // a deadline that expires does not run Drop: destroy the host then,
+        // after showing its sshd log
+        let log = script_state().join("hosts").join(&name).join("sshd.log");
+        gate::context_on_expiry(&format!("test host {name}: sshd log tail"), move || {
+            tail(&log, 3000)
+        });
+        let doomed = name.clone();
+        gate::cleanup_on_expiry(move || {
+            let _ = run_script(&["destroy", &doomed]);
+        });
+        // Retried, on a new port, only when testhost.sh says the port was the
+        // problem (exit 75), which happens in exactly these transient cases:
+        // - the free port we probed was taken before socat (or sshd, in
+        //   chroot mode) bound it: another test binary started a host at the
+        //   same moment;
+        // - two ports map to the same link-local /30 (port modulo 1024) and
+        //   the other one is in use by a running host.
+        // Any other failure (no rootfs, debootstrap, sshd not starting, a
+        // bug) fails at once with its status.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let port = free_port();
             let out = run_script_extra(&["start", &name, &port.to_string()], extra);
             if out.status.success() {
@@ -151,9 +217,40 @@ impl TestHost {
                 };
             }
             let _ = run_script(&["destroy", &name]);
-            last = Some(out.status);
+            let transient = out.status.code() == Some(RETRY_ON_NEW_PORT);
+            assert!(
+                transient && attempt < START_ATTEMPTS,
+                "testhost {name} did not start on port {port}: {:?}{}",
+                out.status,
+                if transient {
+                    format!(" (port taken {attempt} times in a row)")
+                } else {
+                    " (not a port collision: not retried; see the [testhost] lines above)".into()
+                }
+            );
+            eprintln!("testhost {name}: port {port} was taken; retrying on a new port");
         }
-        panic!("testhost {name} did not start: {last:?}");
+    }
+
+    /// The host's directory under the harness state (`TH_STATE/hosts/NAME`).
+    fn dir(&self) -> PathBuf {
+        self.root
+            .parent()
+            .expect("the host root is inside its directory")
+            .to_owned()
+    }
+
+    /// The host's sshd log (sshd runs with `-e`: its messages go there).
+    pub fn sshd_log(&self) -> PathBuf {
+        self.dir().join("sshd.log")
+    }
+
+    /// Whether the host has a network namespace of its own (netns mode: the
+    /// machine is reachable only through the veth, there is no default
+    /// route, and 127.0.0.1 is the host's own loopback). In the chroot
+    /// fallback it shares the machine's network.
+    pub fn has_own_network(&self) -> bool {
+        std::fs::read_to_string(self.dir().join("mode")).is_ok_and(|m| m.trim() == "netns")
     }
 
     /// Run `script` with `sh -c` on the host as root, through the system ssh client.

@@ -4,6 +4,8 @@
 #
 #   testhost.sh build [--force]      build the pristine rootfs once (cached, flock-guarded)
 #   testhost.sh start NAME PORT      start host NAME; sshd reachable at 127.0.0.1:PORT
+#                                    (exit 75 when PORT turned out to be taken: retry
+#                                    with another port; any other failure is final)
 #   testhost.sh stop NAME            stop it (its filesystem changes are kept)
 #   testhost.sh reset NAME           discard all changes (restarts it if it was running)
 #   testhost.sh destroy NAME         stop + delete all state of NAME
@@ -76,6 +78,9 @@ VAGRANT_PUB=$(dirname "$SELF")/../fixtures/ssh/vagrant_insecure_key.pub
 
 log() { printf '[testhost %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# The port given to `start` cannot be used, and another port would do: exit
+# 75 (EX_TEMPFAIL). testhost.rs retries on a new port for this status only.
+port_taken() { log "ERROR: $* (transient: try another port)"; exit 75; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 
@@ -281,7 +286,7 @@ cmd_start() {
     cmd_build
     ensure_host_tools; ensure_keys
     local d; d=$(hostdir "$name"); mkdir -p "$d"
-    if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then die "127.0.0.1:$port already in use"; fi
+    if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then port_taken "127.0.0.1:$port already in use"; fi
     local t0; t0=$(now)
     local fresh=0
     [ -f "$d/created" ] || fresh=1
@@ -306,7 +311,7 @@ cmd_start() {
     if [ "$mode" = netns ]; then
         local base hip nip ns=th-$name veth=thv$port
         base=$(addr_for_port "$port"); hip=$(ip_add "$base" 1); nip=$(ip_add "$base" 2)
-        ip -o addr show | grep -q " $hip/" && die "$hip already in use on this machine (port collision modulo 1024?)"
+        ip -o addr show | grep -q " $hip/" && port_taken "$hip already in use on this machine (port collision modulo 1024)"
         ip netns del "$ns" 2>/dev/null || true
         ip link del "$veth" 2>/dev/null || true
         ip netns add "$ns"
@@ -369,6 +374,10 @@ EOF
     fi
     tail -20 "$d/sshd.log" >&2 || true
     cmd_stop "$name" || true
+    # the port was free when probed but taken before socat (or sshd) bound it
+    if grep -qs "Address already in use" "$d/fwd.log" "$d/sshd.log"; then
+        port_taken "$name: 127.0.0.1:$port was taken before it could be bound"
+    fi
     die "$name: sshd did not come up"
 }
 
@@ -513,5 +522,5 @@ case "${1:-}" in
     start|stop|reset|destroy|status|ssh|sshconfig|root|keys|rekey|_init) c=$1; shift; "cmd_$c" "$@" ;;
     kill-sessions) shift; cmd_kill_sessions "$@" ;;
     restart-sshd) shift; cmd_restart_sshd "$@" ;;
-    *) sed -n '2,22p' "$SELF" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,21p' "$SELF" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
