@@ -16,6 +16,7 @@ pub mod line;
 pub mod locale;
 pub mod mount;
 pub mod npm_global;
+pub mod pip_install;
 pub mod pip_packages;
 pub mod r_packages;
 pub mod symlink;
