@@ -7,6 +7,7 @@
 
 pub mod appliance;
 pub mod artifact;
+pub mod cache;
 pub mod cli;
 pub mod cloud;
 pub mod config;

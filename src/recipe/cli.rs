@@ -57,15 +57,23 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let cache = crate::cache::Cache::open(&config, ui);
+    cfg.remote_forward = cache.forward();
+    let sudo = opts.sudo;
     let report = rt.block_on(async {
         let t = SshTransport::connect(cfg)
             .await
             .map_err(RecipeError::from)?;
-        let r = run_with(&t, &recipe, opts, ui).await;
+        let r = cache
+            .around(&t, sudo, ui, run_with(&t, &recipe, opts, ui))
+            .await;
         t.disconnect().await;
         r
     })?;
     let done = finish(&report, p.report.as_deref(), ui);
+    if let Some(line) = cache.summary() {
+        ui.info(&line);
+    }
     crate::appliance::run::announce_password(&config, &site, &report, ui);
     done
 }

@@ -22,9 +22,11 @@
 //! command line shortened to ~200 characters (the caller masks secrets).
 mod channel;
 mod connect;
+mod forward;
 mod target;
 mod upload;
 
+pub use forward::{ForwardService, ForwardedStream, RemoteForward};
 pub use target::{Target, TargetError};
 
 use std::path::PathBuf;
@@ -70,6 +72,10 @@ pub struct SshConfig {
     pub keepalive: Duration,
     /// Total time spent reconnecting before giving up.
     pub retry_budget: Duration,
+    /// A port on the server's loopback forwarded to a service here (the
+    /// package cache), requested on every connection; a refusal is not an
+    /// error (see [`RemoteForward::bound_port`]).
+    pub remote_forward: Option<RemoteForward>,
 }
 
 impl SshConfig {
@@ -87,6 +93,7 @@ impl SshConfig {
             connect_timeout: Duration::from_secs(15),
             keepalive: Duration::from_secs(15),
             retry_budget: Duration::from_secs(120),
+            remote_forward: None,
         }
     }
 

@@ -50,7 +50,9 @@ pub fn run(
 ) -> Result<(), Error> {
     let site = site(ctx);
     let recipe = load_recipes(&ctx.config, &site, &[], set, &[], &ctx.ui)?;
-    let cfg = transport_config(ssh, known_hosts);
+    let mut cfg = transport_config(ssh, known_hosts);
+    let cache = crate::cache::Cache::open(&ctx.config, &ctx.ui);
+    cfg.remote_forward = cache.forward();
     let opts = RunOptions {
         sudo: ssh.user != "root",
         host: cfg.display_host(),
@@ -64,7 +66,8 @@ pub fn run(
         let t = SshTransport::connect(cfg)
             .await
             .map_err(RecipeError::from)?;
-        let r = crate::recipe::cli::run_with(&t, &recipe, opts.clone(), &ctx.ui).await;
+        let run = crate::recipe::cli::run_with(&t, &recipe, opts.clone(), &ctx.ui);
+        let r = cache.around(&t, opts.sudo, &ctx.ui, run).await;
         t.disconnect().await;
         r
     })?;
@@ -72,6 +75,9 @@ pub fn run(
     ctx.ui.step("Recap");
     for l in report.recap() {
         ctx.ui.info(&l);
+    }
+    if let Some(line) = cache.summary() {
+        ctx.ui.info(&line);
     }
     let c = report.counts();
     if c.failed > 0 {
