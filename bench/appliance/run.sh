@@ -147,6 +147,36 @@ for name, code in (("python3", "1+1"), ("ir", "1+1")):
 EOF
 }
 
+# transfer PROJECT: what the SSH forward costs under TCG: the biggest wheel in
+# the cache fetched by the guest through the forward (a one-resource recipe
+# run by vmbuild) and straight from the host over qemu's user network
+FETCH='import sys, time, urllib.request as u; t = time.time(); n = len(u.urlopen(sys.argv[1]).read()); print(n, time.time() - t)'
+transfer() {
+    local f sha name hp server n t
+    f=$(find "$WORK/cache/pypi" -type f -name '*.whl' -printf '%s %p\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2)
+    [ -n "$f" ] || return 0
+    sha=$(basename "$(dirname "$f")"); name=$(basename "$f")
+    mkdir -p "$WORK/transfer"
+    {
+        printf '[[resource]]\nname = "fetch through the forward"\ntype = "script"\n'
+        printf "script = '''\n. /run/vmbuild/cache.env\n"
+        printf "python3 -c '%s' \"\${UV_DEFAULT_INDEX%%/simple/}/files/%s/x/%s\" > /tmp/vmbuild-transfer\n'''\n" "$FETCH" "$sha" "$name"
+    } > "$WORK/transfer/recipe.toml"
+    (cd "$1" && "$NEW" provision -q --host "vagrant@127.0.0.1:$PORT" --key "$KEY" \
+        --known-hosts "$WORK/known_hosts-transfer" "$WORK/transfer/recipe.toml") >"$WORK/transfer.out" 2>&1 \
+        || { log "transfer through the forward failed (see $WORK/transfer.out)"; return 0; }
+    read -r n t < <(ssh "${SSH_OPTS[@]}" -p "$PORT" vagrant@127.0.0.1 cat /tmp/vmbuild-transfer)
+    record "transfer.forward.MBps" "$(python3 -c "print(f'{$n / $t / 1e6:.1f}')")"
+    hp=$(free_port)
+    (cd "$WORK/cache" && exec python3 -m http.server "$hp" --bind 127.0.0.1 >/dev/null 2>&1) &
+    server=$!
+    sleep 1
+    read -r n t < <(ssh "${SSH_OPTS[@]}" -p "$PORT" vagrant@127.0.0.1 \
+        "python3 -c '$FETCH' http://10.0.2.2:$hp/pypi/$sha/$name")
+    kill "$server" 2>/dev/null || true
+    record "transfer.slirp.MBps" "$(python3 -c "print(f'{$n / $t / 1e6:.1f}')")"
+}
+
 record() { echo "$1 $2" >> "$RESULTS"; log "MEASURED $1: $2"; }
 
 # measure SET RUN: one VM, one provisioning (and for warm runs: noop, kernels)
@@ -165,6 +195,7 @@ measure() {
         record "$set.$run.noop" "$(provision "$bin" "$project" "$name-noop")"
         kernels | while read -r _ k s; do record "$set.$run.kernel.$k" "$s"; done
     fi
+    if [ "$run" = warm ]; then transfer "$project"; fi
     grep -h '^cache:' "$WORK/$name.out" || true
     stop_vm
 }
@@ -196,4 +227,8 @@ for set in $SETS; do
     row "$set: python3 kernel" "$(get "$set.warm.kernel.python3")" "$(get "$set.old.kernel.python3")" "<= old"
     row "$set: R kernel" "$(get "$set.warm.kernel.ir")" "$(get "$set.old.kernel.ir")" "<= old"
 done
+if [ -n "$(get transfer.forward.MBps)" ]; then
+    printf '%-28s %10s %10s   (MB/s, a wheel from the cache into the guest)\n' "transfer: SSH forward/slirp" \
+        "$(get transfer.forward.MBps)" "$(get transfer.slirp.MBps)"
+fi
 echo "(raw figures: $RESULTS; logs: $WORK/*.log)"
