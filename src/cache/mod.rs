@@ -73,6 +73,8 @@ pub enum CacheError {
 pub struct Cache {
     server: Option<Arc<server::Server>>,
     forward: Option<RemoteForward>,
+    /// Whether `around` touches the guest at all (not in `--check` runs).
+    settings: bool,
 }
 
 impl Cache {
@@ -82,6 +84,7 @@ impl Cache {
         let off = Cache {
             server: None,
             forward: None,
+            settings: true,
         };
         if !config.cache.enabled {
             return off;
@@ -101,6 +104,17 @@ impl Cache {
         Cache {
             forward: Some(RemoteForward::new(GUEST_PORT, service)),
             server: Some(server),
+            settings: true,
+        }
+    }
+
+    /// No cache and no guest settings at all: for runs that only look
+    /// (`--check`), which must not change the guest even for a moment.
+    pub fn none() -> Cache {
+        Cache {
+            server: None,
+            forward: None,
+            settings: false,
         }
     }
 
@@ -139,6 +153,9 @@ impl Cache {
         ui: &Ui,
         work: F,
     ) -> F::Output {
+        if !self.settings {
+            return work.await;
+        }
         let port = self.forward.as_ref().and_then(RemoteForward::bound_port);
         if self.forward.is_some() && port.is_none() {
             ui.warn("package cache: the SSH server refused the port forward; the guest fetches packages itself");
@@ -208,5 +225,76 @@ pub fn dir(config: &Config) -> Result<PathBuf, CacheError> {
         None => Err(CacheError::Setup(
             "no cache directory: set `cache.dir`, XDG_CACHE_HOME or HOME".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::fake::FakeTransport;
+
+    fn config(enabled: bool, dir: &std::path::Path) -> Config {
+        let mut c: Config = toml::from_str(include_str!("../config/default.toml")).unwrap();
+        c.cache.enabled = enabled;
+        c.cache.dir = Some(dir.display().to_string());
+        c
+    }
+
+    #[tokio::test]
+    async fn settings_around_the_run_even_when_it_fails() {
+        let d = tempfile::tempdir().unwrap();
+        let t = FakeTransport::default();
+        let cache = Cache::open(&config(true, d.path()), &Ui::silent());
+        assert!(cache.forward().is_some());
+        let out: Result<(), &str> = cache
+            .around(&t, true, &Ui::silent(), async { Err("failed") })
+            .await;
+        assert_eq!(out, Err("failed"));
+        let cmds = t.commands.lock().unwrap().clone();
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        // no forward was bound (no SSH connection): dpkg only, no cache files
+        assert!(
+            cmds[0].starts_with("sudo ") && cmds[0].contains(guest::DPKG_CONF),
+            "{}",
+            cmds[0]
+        );
+        assert!(
+            cmds[0].ends_with(&format!("{} '' {} ''", guest::APT_CONF, guest::ENV_FILE)),
+            "{}",
+            cmds[0]
+        );
+        assert!(cmds[1].contains("rm -f"), "{}", cmds[1]);
+        assert_eq!(
+            cache.summary().unwrap(),
+            format!("cache: not used in {}", d.path().display())
+        );
+    }
+
+    #[tokio::test]
+    async fn disabled_and_check_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let off = Cache::open(&config(false, d.path()), &Ui::silent());
+        assert!(off.forward().is_none() && off.summary().is_none());
+        let t = FakeTransport::default();
+        off.around(&t, false, &Ui::silent(), async {}).await;
+        assert_eq!(
+            t.commands.lock().unwrap().len(),
+            2,
+            "dpkg settings still apply"
+        );
+        let t = FakeTransport::default();
+        Cache::none()
+            .around(&t, false, &Ui::silent(), async {})
+            .await;
+        assert!(
+            t.commands.lock().unwrap().is_empty(),
+            "--check touches nothing"
+        );
+    }
+
+    #[test]
+    fn directory() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(dir(&config(true, d.path())).unwrap(), d.path());
     }
 }

@@ -57,7 +57,11 @@ pub fn provision(p: &ProvisionArgs, args: &Args, ui: &Arc<Ui>) -> Result<(), Err
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let cache = crate::cache::Cache::open(&config, ui);
+    let cache = if p.check {
+        crate::cache::Cache::none()
+    } else {
+        crate::cache::Cache::open(&config, ui)
+    };
     cfg.remote_forward = cache.forward();
     let sudo = opts.sudo;
     let report = rt.block_on(async {
