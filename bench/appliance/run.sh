@@ -32,6 +32,7 @@ LOCK=/var/lock/vmbuild-vm.lock
 mkdir -p "$WORK"
 RESULTS=$WORK/results.txt
 : > "$RESULTS"
+: > "$WORK/steps.txt"
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -179,6 +180,27 @@ transfer() {
 
 record() { echo "$1 $2" >> "$RESULTS"; log "MEASURED $1: $2"; }
 
+# steps NAME: the slowest resources of a run (time since the line before;
+# merged installs show up under the resource that ran the transaction)
+steps() {
+    python3 - "$WORK/$1.out" <<'EOF' >> "$WORK/steps.txt"
+import datetime, re, sys
+name = sys.argv[1].rsplit("/", 1)[-1][:-4]
+prev, rows = None, []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s+(\S+)\s+(\S+\[[^\]]*\])", line)
+    stamp = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)", line)
+    if not stamp:
+        continue
+    t = datetime.datetime.strptime(stamp.group(1), "%Y-%m-%dT%H:%M:%SZ")
+    if m and prev is not None:
+        rows.append(((t - prev).total_seconds(), m.group(3)))
+    prev = t
+for secs, label in sorted(rows, reverse=True)[:6]:
+    print(f"{name:16} {secs:6.0f} s  {label}")
+EOF
+}
+
 # measure SET RUN: one VM, one provisioning (and for warm runs: noop, kernels)
 measure() {
     local set=$1 run=$2 name=$1-$2 bin=$NEW cache=$WORK/cache
@@ -191,6 +213,7 @@ measure() {
     project=$(config "$set" "$cache" "$run")
     boot "$name"
     record "$set.$run" "$(provision "$bin" "$project" "$name")"
+    steps "$name"
     if [ "$run" != cold ]; then
         record "$set.$run.noop" "$(provision "$bin" "$project" "$name-noop")"
         kernels | while read -r _ k s; do record "$set.$run.kernel.$k" "$s"; done
@@ -231,4 +254,7 @@ if [ -n "$(get transfer.forward.MBps)" ]; then
     printf '%-28s %10s %10s   (MB/s, a wheel from the cache into the guest)\n' "transfer: SSH forward/slirp" \
         "$(get transfer.forward.MBps)" "$(get transfer.slirp.MBps)"
 fi
+echo
+echo "slowest steps of each run:"
+cat "$WORK/steps.txt" 2>/dev/null || true
 echo "(raw figures: $RESULTS; logs: $WORK/*.log)"
