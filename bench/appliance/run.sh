@@ -109,7 +109,7 @@ boot() {
     qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 4096 -display none -nodefaults \
         -drive "file=$disk,if=virtio,format=qcow2,discard=unmap" \
         -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:22" -device virtio-net-pci,netdev=n0 \
-        -serial "file:$WORK/serial-$name.log" </dev/null &
+        -serial "file:$WORK/serial-$name.log" </dev/null 9>&- &
     QPID=$!
     local t0=$SECONDS
     until ssh "${SSH_OPTS[@]}" -p "$PORT" vagrant@127.0.0.1 true 2>/dev/null; do
@@ -169,7 +169,7 @@ transfer() {
     read -r n t < <(ssh "${SSH_OPTS[@]}" -p "$PORT" vagrant@127.0.0.1 cat /tmp/vmbuild-transfer)
     record "transfer.forward.MBps" "$(python3 -c "print(f'{$n / $t / 1e6:.1f}')")"
     hp=$(free_port)
-    (cd "$WORK/cache" && exec python3 -m http.server "$hp" --bind 127.0.0.1 >/dev/null 2>&1) &
+    (cd "$WORK/cache" && exec python3 -m http.server "$hp" --bind 127.0.0.1 >/dev/null 2>&1) 9>&- &
     server=$!
     sleep 1
     read -r n t < <(ssh "${SSH_OPTS[@]}" -p "$PORT" vagrant@127.0.0.1 \
@@ -226,7 +226,9 @@ measure() {
 for set in $SETS; do
     for run in $RUNS; do
         log "== $set $run"
-        exec 9>"$LOCK"; flock 9 # one VM on the machine at a time
+        # one VM on the machine at a time; background children get no copy
+        # of fd 9, so none of them can keep holding the lock
+        exec 9>"$LOCK"; flock 9
         measure "$set" "$run"
         flock -u 9; exec 9>&-
     done
