@@ -29,30 +29,91 @@ pub struct Server {
     pub seen: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
+/// What to send back for one request, prepared before it is its turn.
+#[derive(Debug)]
+enum Answer {
+    /// A file from the store.
+    File(std::path::PathBuf),
+    /// A generated or relayed body.
+    Bytes {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+}
+
+impl Answer {
+    fn text(status: u16, text: impl Into<String>) -> Answer {
+        let mut body = text.into().into_bytes();
+        body.push(b'\n');
+        Answer::Bytes {
+            status,
+            content_type: "text/plain",
+            body,
+        }
+    }
+}
+
+/// Requests prepared ahead of the one being answered: apt pipelines its
+/// downloads on one connection, and a cold cache then fetches them
+/// upstream side by side rather than one after the other.
+const READ_AHEAD: usize = 8;
+
 impl Server {
     /// Serve `stream` until the client closes it or an error ends it.
-    pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(self: Arc<Self>, stream: S) {
+    /// Requests are read and prepared (fetched upstream) up to
+    /// [`READ_AHEAD`] ahead; answers go out in request order.
+    pub async fn serve<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
+        self: Arc<Self>,
+        stream: S,
+    ) {
         let (r, mut w) = tokio::io::split(stream);
-        let mut r = BufReader::new(r);
-        loop {
-            let req = match read_request(&mut r).await {
-                Ok(Some(req)) => req,
-                Ok(None) => return,
-                Err(e) => {
-                    self.note(e.to_string());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let me = self.clone();
+        let reader = tokio::spawn(async move {
+            let mut r = BufReader::new(r);
+            loop {
+                let req = match read_request(&mut r).await {
+                    Ok(Some(req)) => req,
+                    Ok(None) => return,
+                    Err(e) => {
+                        me.note(e.to_string());
+                        return;
+                    }
+                };
+                let close = req.close;
+                let m = me.clone();
+                let job = tokio::spawn(async move {
+                    let answer = m.prepare(&req).await;
+                    (req, answer)
+                });
+                if tx.send(job).await.is_err() || close {
                     return;
                 }
+            }
+        });
+        while let Some(job) = rx.recv().await {
+            let Ok((req, answer)) = job.await else { break };
+            let sent = match &answer {
+                Answer::File(p) => send_file(&mut w, &req, "application/octet-stream", p)
+                    .await
+                    .map(|_| ()),
+                Answer::Bytes {
+                    status,
+                    content_type,
+                    body,
+                } => send_bytes(&mut w, &req, *status, content_type, body).await,
             };
-            let close = req.close;
-            if let Err(e) = self.answer(&mut w, &req).await {
+            if let Err(e) = sent {
                 // the guest went away mid-answer: nothing more to say to it
                 self.note(format!("answering `{}`: {e}", req.target));
-                return;
+                break;
             }
-            if close {
-                return;
+            if req.close {
+                break;
             }
         }
+        reader.abort();
     }
 
     /// Whether `key` is served for the first time in this run.
@@ -70,28 +131,25 @@ impl Server {
         }
     }
 
-    async fn answer<W: AsyncWrite + Unpin>(&self, w: &mut W, req: &Request) -> std::io::Result<()> {
+    async fn prepare(&self, req: &Request) -> Answer {
         if req.method != "GET" && req.method != "HEAD" {
-            return send_bytes(w, req, 405, "text/plain", b"GET and HEAD only\n").await;
+            return Answer::text(405, "GET and HEAD only");
         }
         match route(&req.target, &self.apt_hosts) {
-            Route::AptFile { url, key } => {
-                self.file(w, req, Some(Kind::Apt), &url, &key, None).await
-            }
+            Route::AptFile { url, key } => self.file(Some(Kind::Apt), &url, &key, None).await,
             Route::PypiFile { url, sha256, key } => {
-                self.file(w, req, Some(Kind::Pypi), &url, &key, Some(&sha256))
-                    .await
+                self.file(Some(Kind::Pypi), &url, &key, Some(&sha256)).await
             }
-            Route::PypiMetadata { url, key } => self.file(w, req, None, &url, &key, None).await,
-            Route::NpmTarball { url, key } => {
-                self.file(w, req, Some(Kind::Npm), &url, &key, None).await
-            }
+            Route::PypiMetadata { url, key } => self.file(None, &url, &key, None).await,
+            Route::NpmTarball { url, key } => self.file(Some(Kind::Npm), &url, &key, None).await,
             Route::AptRelay { url } => {
                 match super::upstream::get_small(&self.client, &url, None).await {
-                    Ok((status, body)) => {
-                        send_bytes(w, req, status, "application/octet-stream", &body).await
-                    }
-                    Err(e) => self.bad_gateway(w, req, e).await,
+                    Ok((status, body)) => Answer::Bytes {
+                        status,
+                        content_type: "application/octet-stream",
+                        body,
+                    },
+                    Err(e) => self.bad_gateway(e),
                 }
             }
             Route::PypiProject { project } => {
@@ -99,14 +157,19 @@ impl Server {
                 let json = "application/vnd.pypi.simple.v1+json";
                 match super::upstream::get_small(&self.client, &url, Some(json)).await {
                     Ok((200, body)) => match html_page(&project, &body) {
-                        Ok(page) => send_bytes(w, req, 200, "text/html", page.as_bytes()).await,
-                        Err(e) => {
-                            self.bad_gateway(w, req, CacheError::Upstream { url, message: e })
-                                .await
-                        }
+                        Ok(page) => Answer::Bytes {
+                            status: 200,
+                            content_type: "text/html",
+                            body: page.into_bytes(),
+                        },
+                        Err(e) => self.bad_gateway(CacheError::Upstream { url, message: e }),
                     },
-                    Ok((status, body)) => send_bytes(w, req, status, "text/plain", &body).await,
-                    Err(e) => self.bad_gateway(w, req, e).await,
+                    Ok((status, body)) => Answer::Bytes {
+                        status,
+                        content_type: "text/plain",
+                        body,
+                    },
+                    Err(e) => self.bad_gateway(e),
                 }
             }
             Route::NpmPackage { url } => {
@@ -119,33 +182,28 @@ impl Server {
                         );
                         let text = String::from_utf8_lossy(&body)
                             .replace(&format!("\"{NPM_REGISTRY}"), &here);
-                        send_bytes(w, req, 200, "application/json", text.as_bytes()).await
+                        Answer::Bytes {
+                            status: 200,
+                            content_type: "application/json",
+                            body: text.into_bytes(),
+                        }
                     }
-                    Ok((status, body)) => {
-                        send_bytes(w, req, status, "application/json", &body).await
-                    }
-                    Err(e) => self.bad_gateway(w, req, e).await,
+                    Ok((status, body)) => Answer::Bytes {
+                        status,
+                        content_type: "application/json",
+                        body,
+                    },
+                    Err(e) => self.bad_gateway(e),
                 }
             }
-            Route::Refused(why) => {
-                send_bytes(w, req, 403, "text/plain", format!("{why}\n").as_bytes()).await
-            }
+            Route::Refused(why) => Answer::text(403, why),
         }
     }
 
     /// A file that never changes under its key: from the store, or fetched
     /// (and checked against `sha256`) first; counted under `kind` (wheel
     /// metadata files are not counted).
-    async fn file<W: AsyncWrite + Unpin>(
-        &self,
-        w: &mut W,
-        req: &Request,
-        kind: Option<Kind>,
-        url: &str,
-        key: &str,
-        sha256: Option<&str>,
-    ) -> std::io::Result<()> {
-        let ctype = "application/octet-stream";
+    async fn file(&self, kind: Option<Kind>, url: &str, key: &str, sha256: Option<&str>) -> Answer {
         // each file counts once per run: a hit when it was in the store
         // already, a miss when it had to be fetched (uv reads a wheel's
         // metadata with range requests before it fetches the whole wheel)
@@ -155,7 +213,7 @@ impl Server {
             {
                 self.stats.hit(k, size(&p));
             }
-            return send_file(w, req, ctype, &p).await.map(|_| ());
+            return Answer::File(p);
         }
         match self.store.fetch(&self.client, url, key, sha256).await {
             Ok(Fetched::Stored(p)) => {
@@ -164,36 +222,22 @@ impl Server {
                 {
                     self.stats.miss(k, size(&p));
                 }
-                send_file(w, req, ctype, &p).await.map(|_| ())
+                Answer::File(p)
             }
-            Ok(Fetched::Status(s)) => {
-                send_bytes(
-                    w,
-                    req,
-                    s,
-                    "text/plain",
-                    format!("upstream answered {s}\n").as_bytes(),
-                )
-                .await
-            }
+            Ok(Fetched::Status(s)) => Answer::text(s, format!("upstream answered {s}")),
             Err(e) => {
                 if let Some(k) = kind {
                     self.stats.failure(k);
                 }
-                self.bad_gateway(w, req, e).await
+                self.bad_gateway(e)
             }
         }
     }
 
-    async fn bad_gateway<W: AsyncWrite + Unpin>(
-        &self,
-        w: &mut W,
-        req: &Request,
-        e: CacheError,
-    ) -> std::io::Result<()> {
+    fn bad_gateway(&self, e: CacheError) -> Answer {
         let text = e.to_string();
         self.note(text.clone());
-        send_bytes(w, req, 502, "text/plain", format!("{text}\n").as_bytes()).await
+        Answer::text(502, text)
     }
 }
 
