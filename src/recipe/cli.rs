@@ -97,12 +97,15 @@ pub async fn run_with<T: Transport>(
         opts.host
     ));
     let bar = progress(ui, recipe.entries.len() as u64);
+    let alive = super::alive::Alive::new(recipe.entries.iter().map(|e| e.label()).collect());
     let mut print = |o: &Outcome| {
         bar.suspend(|| print_outcome(ui, o, check));
         bar.inc(1);
         bar.set_message(o.label.clone());
+        alive.done(&o.label);
     };
-    let report = Engine::new(t, opts, &mut print).run(recipe).await;
+    let mut engine = Engine::new(t, opts, &mut print);
+    let report = alive.watch(ui, &bar, engine.run(recipe)).await;
     bar.finish_and_clear();
     report
 }

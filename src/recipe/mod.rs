@@ -1,6 +1,7 @@
 //! The recipe engine: recipes (TOML) declare resources; each resource says
 //! which facts it needs, `check`s them purely into a plan, and the engine
 //! gathers facts in one batch, applies plans, verifies and runs handlers.
+pub mod alive;
 pub mod apply;
 pub mod cli;
 pub mod engine;
