@@ -190,8 +190,8 @@ prev, rows = None, []
 for line in open(sys.argv[1], errors="replace"):
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s+(\S+)\s+(\S+\[[^\]]*\])", line)
     stamp = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)", line)
-    if not stamp:
-        continue
+    if not stamp or (m and m.group(2) == "running"):
+        continue  # "running ... (N s so far)" lines are not steps
     t = datetime.datetime.strptime(stamp.group(1), "%Y-%m-%dT%H:%M:%SZ")
     if m and prev is not None:
         rows.append(((t - prev).total_seconds(), m.group(3)))
