@@ -244,3 +244,52 @@ impl Server {
 fn size(p: &std::path::Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn server(dir: &std::path::Path) -> Arc<Server> {
+        Arc::new(Server {
+            store: Store::new(dir.to_path_buf()),
+            client: reqwest::Client::new(),
+            stats: Stats::default(),
+            apt_hosts: vec!["deb.debian.org".into()],
+            problems: Default::default(),
+            seen: Default::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn pipelined_answers_in_order_from_the_store() {
+        let d = tempfile::tempdir().unwrap();
+        let key = "apt/deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb";
+        std::fs::create_dir_all(d.path().join(key).parent().unwrap()).unwrap();
+        std::fs::write(d.path().join(key), b"0123456789").unwrap();
+        let s = server(d.path());
+        let (mut client, end) = tokio::io::duplex(1 << 16);
+        let task = tokio::spawn(s.clone().serve(end));
+        client
+            .write_all(
+                b"GET http://evil.example/x HTTP/1.1\r\nHost: evil.example\r\n\r\n\
+                  GET http://deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n\
+                  GET http://deb.debian.org/debian/pool/main/t/tree/tree_2.1.0-1_amd64.deb HTTP/1.1\r\nRange: bytes=-4\r\nConnection: close\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let mut all = String::new();
+        client.read_to_string(&mut all).await.unwrap();
+        task.await.unwrap();
+        let refused = all.find("403 Forbidden").unwrap();
+        let whole = all.find("200 OK").unwrap();
+        let part = all.find("206 Partial Content").unwrap();
+        assert!(refused < whole && whole < part, "{all}");
+        assert!(all.contains("\r\n\r\n0123456789HTTP/1.1 206"), "{all}");
+        assert!(
+            all.contains("Content-Range: bytes 6-9/10") && all.ends_with("6789"),
+            "{all}"
+        );
+        assert_eq!(s.stats.totals(), (1, 0), "one file, counted once");
+    }
+}
