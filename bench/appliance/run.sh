@@ -224,14 +224,16 @@ measure() {
 }
 
 for set in $SETS; do
+    # one VM on the machine at a time, the runs of a set back to back (a
+    # warm run needs what the cold one fetched); background children get
+    # no copy of fd 9, so none of them can keep holding the lock
+    log "== $set: waiting for $LOCK"
+    exec 9>"$LOCK"; flock 9
     for run in $RUNS; do
         log "== $set $run"
-        # one VM on the machine at a time; background children get no copy
-        # of fd 9, so none of them can keep holding the lock
-        exec 9>"$LOCK"; flock 9
         measure "$set" "$run"
-        flock -u 9; exec 9>&-
     done
+    flock -u 9; exec 9>&-
 done
 
 # --- the table ------------------------------------------------------------
