@@ -8,6 +8,7 @@
 pub mod appliance;
 pub mod artifact;
 pub mod audit;
+pub mod cache;
 pub mod cli;
 pub mod cloud;
 pub mod command;

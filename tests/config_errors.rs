@@ -38,7 +38,7 @@ fn fixture(name: &str, expected: &str) {
     assert_usage_error(&out, expected);
 }
 
-const TOP_LEVEL_KEYS: &str = "`access`, `base`, `build`, `export`, `hub`, `name`, `network`, `openstack`, `provider`, `proxy`, `python`, `r`, `shared_data`, `vm`";
+const TOP_LEVEL_KEYS: &str = "`access`, `base`, `build`, `cache`, `export`, `hub`, `name`, `network`, `openstack`, `provider`, `proxy`, `python`, `r`, `shared_data`, `vm`";
 
 #[test]
 fn unknown_keys_suggest_the_nearest_valid_key() {

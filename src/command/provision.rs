@@ -40,7 +40,13 @@ pub fn run(p: &ProvisionRequest, global: &Global, ui: &Arc<Ui>) -> Result<(), Er
         host: cfg.display_host(),
         ..RunOptions::default()
     };
-    let report = session::run_recipe(cfg, &recipe, opts, ui)?;
+    // a --check run leaves the guest alone: no cache set up in it
+    let cache = if p.check {
+        crate::cache::Cache::none()
+    } else {
+        crate::cache::Cache::open(&config, ui)
+    };
+    let report = session::run_recipe(cfg, &recipe, opts, &cache, ui)?;
     if let Some(path) = &p.report {
         crate::artifact::write_atomic(path, report.to_json(&|s| ui.mask(s)).as_bytes())
             .map_err(|e| Error::Usage(format!("cannot write report `{}`: {e}", path.display())))?;

@@ -33,6 +33,8 @@ pub struct Config {
     pub export: ExportConfig,
     /// OpenStack upload.
     pub openstack: OpenStackConfig,
+    /// The package cache on this machine that provisioning serves the guest from.
+    pub cache: CacheConfig,
 }
 
 /// Which hypervisor provider to build for.
@@ -202,6 +204,18 @@ pub struct ProxyConfig {
     /// Use this machine's extra CA certificates (/usr/local/share/ca-certificates)
     /// and proxy environment variables while building VMs; never kept in the image.
     pub detect_host: bool,
+}
+
+/// The host-side package cache (Debian packages, PyPI files, npm tarballs),
+/// reached by the guest over the provisioning SSH connection; nothing of it
+/// stays in the image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Serve packages to the guest from the cache while provisioning.
+    pub enabled: bool,
+    /// Cache directory; empty: `$XDG_CACHE_HOME/vmbuild` (`~/.cache/vmbuild`).
+    pub dir: Option<String>,
 }
 
 /// The JupyterHub appliance.

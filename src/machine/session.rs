@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::appliance::files::RecipeSet;
 use crate::appliance::run::load_recipes;
 use crate::appliance::vars::Site;
+use crate::cache::Cache;
 use crate::context::Context;
 use crate::error::Error;
 use crate::recipe::RecipeError;
@@ -75,17 +76,26 @@ pub fn with_session<T>(
     })
 }
 
-/// Run `recipe` on the machine `cfg` reaches, printing as it goes; returns
-/// the report (failed resources are in it, not an error).
+/// Run `recipe` on the machine `cfg` reaches, printing as it goes, with
+/// `cache` serving the guest's package downloads over the same connection;
+/// returns the report (failed resources are in it, not an error).
 pub fn run_recipe(
-    cfg: SshConfig,
+    mut cfg: SshConfig,
     recipe: &Recipe,
     opts: RunOptions,
+    cache: &Cache,
     ui: &Ui,
 ) -> Result<Report, Error> {
-    with_session(cfg, async |t| {
-        Ok(crate::recipe::cli::run_with(t, recipe, opts, ui).await?)
-    })
+    cfg.remote_forward = cache.forward();
+    let sudo = opts.sudo;
+    let report = with_session(cfg, async |t| {
+        let run = crate::recipe::cli::run_with(t, recipe, opts, ui);
+        Ok(cache.around(t, sudo, ui, run).await?)
+    })?;
+    if let Some(line) = cache.summary() {
+        ui.info(&line);
+    }
+    Ok(report)
 }
 
 /// Print the recap of `report`; a failed resource is an error.
@@ -133,7 +143,8 @@ pub fn apply_set(
         host: cfg.display_host(),
         ..RunOptions::default()
     };
-    let report = run_recipe(cfg, &recipe, opts, &ctx.ui)?;
+    let cache = Cache::open(&ctx.config, &ctx.ui);
+    let report = run_recipe(cfg, &recipe, opts, &cache, &ctx.ui)?;
     if set == RecipeSet::Provision {
         crate::appliance::run::announce_password(&ctx.config, &site, &report, &ctx.ui);
     }

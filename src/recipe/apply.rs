@@ -56,19 +56,10 @@ pub fn apt_remove_cmd(packages: &[String]) -> RemoteCommand {
         .idempotent()
 }
 
-/// Create the venv if needed, then one `pip install` for all `packages`.
+/// Create the venv if needed, then one install of all `packages` (how it
+/// runs: `resources/pip_install.rs`).
 pub fn pip_install_cmd(venv: &str, python: &str, packages: &[String]) -> RemoteCommand {
-    RemoteCommand::new("sh")
-        .args([
-            "-c",
-            "v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \
-             \"$v/bin/python\" -m pip install --progress-bar off --disable-pip-version-check \"$@\"",
-            "vmbuild-pip",
-            venv,
-            python,
-        ])
-        .args(packages.iter().cloned())
-        .idempotent()
+    super::resources::pip_install::install_cmd(venv, python, packages)
 }
 
 /// The transaction `a` can be merged into: all apt installs share one, pip
@@ -147,9 +138,10 @@ mod tests {
             apt_install_cmd(&["tree".into(), "jq".into()], false).to_shell(),
             "env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 install --no-install-recommends tree jq"
         );
-        assert_eq!(
-            pip_install_cmd("/opt/v", "python3", &["six==1.16.0".into()]).to_shell(),
-            "sh -c 'v=$1; py=$2; shift 2; { [ -x \"$v/bin/python\" ] || \"$py\" -m venv \"$v\"; } && \"$v/bin/python\" -m pip install --progress-bar off --disable-pip-version-check \"$@\"' vmbuild-pip /opt/v python3 six==1.16.0"
+        let pip = pip_install_cmd("/opt/v", "python3", &["six==1.16.0".into()]).to_shell();
+        assert!(
+            pip.contains(" vmbuild-pip /opt/v python3 ") && pip.ends_with(" six==1.16.0"),
+            "{pip}"
         );
         let p = put_cmd("/etc/x y", b"hi", 0o640, Some("root"), Some("adm"), "T");
         assert_eq!(p.get_stdin(), Some(&b"hi"[..]));

@@ -31,10 +31,12 @@
 //! command line shortened to ~200 characters (the caller masks secrets).
 mod channel;
 mod connect;
+mod forward;
 mod target;
 mod tcp;
 mod upload;
 
+pub use forward::{ForwardService, ForwardedStream, RemoteForward};
 pub use target::{Target, TargetError};
 
 use std::path::PathBuf;
@@ -89,6 +91,10 @@ pub struct SshConfig {
     /// Polled while a command runs: true means the user asked to stop
     /// (default: Ctrl-C / SIGTERM, [`crate::interrupt::requested`]).
     pub stop: fn() -> bool,
+    /// A port on the server's loopback forwarded to a service here (the
+    /// package cache), requested on every connection; a refusal is not an
+    /// error (see [`RemoteForward::bound_port`]).
+    pub remote_forward: Option<RemoteForward>,
 }
 
 impl SshConfig {
@@ -110,6 +116,7 @@ impl SshConfig {
             retry_budget: Duration::from_secs(120),
             wait_for_host: Duration::ZERO,
             stop: crate::interrupt::requested,
+            remote_forward: None,
         }
     }
 

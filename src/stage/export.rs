@@ -110,7 +110,11 @@ fn audit(ctx: &Context, artifacts: &[export::Artifact]) -> Result<(), Error> {
         let _ = std::fs::remove_file(&a.checksum_path);
         std::fs::rename(&a.path, &aside)
             .map_err(|e| ExportError::io("moving aside", &a.path, e))?;
-        failed.push(format!("{} ({} finding(s))", aside.display(), report.findings.len()));
+        failed.push(format!(
+            "{} ({} finding(s))",
+            aside.display(),
+            report.findings.len()
+        ));
     }
     if failed.is_empty() {
         return Ok(());

@@ -17,6 +17,7 @@ pub mod line;
 pub mod locale;
 pub mod mount;
 pub mod npm_global;
+pub mod pip_install;
 pub mod pip_packages;
 pub mod python_venv;
 pub mod r_packages;

@@ -50,6 +50,20 @@ pub fn spec_problem(spec: &str) -> Option<String> {
     })
 }
 
+/// `npm install -g` of `packages`, through the build's package cache when
+/// provisioning set one up (its registry URL is in `/run/vmbuild/cache.env`,
+/// see `crate::cache::guest`; npm checks each tarball's integrity itself).
+pub fn install_cmd(packages: &[String]) -> RemoteCommand {
+    RemoteCommand::new("sh")
+        .args([
+            "-c",
+            "if [ -r /run/vmbuild/cache.env ]; then . /run/vmbuild/cache.env; fi; \
+             exec npm install -g --no-fund --no-audit \"$@\"",
+            "vmbuild-npm",
+        ])
+        .args(packages.iter().cloned())
+}
+
 impl NpmGlobal {
     /// From an `npm.global` table.
     pub fn from_fields(f: &mut Fields<'_>) -> Result<Self, RecipeError> {
@@ -105,9 +119,7 @@ impl Resource for NpmGlobal {
         if miss.is_empty() {
             return Ok(Plan::ok(format!("installed globally: {}", list_short(&ok))));
         }
-        let cmd = RemoteCommand::new("npm")
-            .args(["install", "-g", "--no-fund", "--no-audit"])
-            .args(miss.clone());
+        let cmd = install_cmd(&miss);
         Ok(Plan::from_changes(
             vec![Change::exec(
                 format!("npm install -g {}", miss.join(" ")),
@@ -121,6 +133,15 @@ impl Resource for NpmGlobal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn install_reads_the_cache_settings() {
+        assert_eq!(
+            install_cmd(&["configurable-http-proxy@5.1.0".into()]).to_shell(),
+            "sh -c 'if [ -r /run/vmbuild/cache.env ]; then . /run/vmbuild/cache.env; fi; \
+             exec npm install -g --no-fund --no-audit \"$@\"' vmbuild-npm configurable-http-proxy@5.1.0"
+        );
+    }
 
     #[test]
     fn versions() {

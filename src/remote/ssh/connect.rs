@@ -63,6 +63,7 @@ pub(crate) struct Client {
     policy: HostKeyPolicy,
     on_first_use: Option<known_hosts::OnFirstUse>,
     verdict: Arc<Mutex<Option<RemoteError>>>,
+    forward: Option<super::RemoteForward>,
 }
 
 impl Client {
@@ -147,6 +148,31 @@ impl client::Handler for Client {
             }
         }
     }
+
+    async fn server_channel_open_forwarded_tcpip(
+        &mut self,
+        channel: russh::Channel<client::Msg>,
+        _connected_address: &str,
+        _connected_port: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: client::ChannelOpenHandle,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        // only the port this client asked for is ever opened towards it
+        match &self.forward {
+            Some(f) => {
+                reply.accept().await;
+                (f.service)(Box::new(channel.into_stream()));
+            }
+            None => {
+                reply
+                    .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+                    .await
+            }
+        }
+        Ok(())
+    }
 }
 
 /// AES-GCM first: with AES-NI (ring) it moves bulk data (uploads, large
@@ -208,6 +234,7 @@ async fn connect_inner(cfg: &SshConfig, keys: &[LoadedKey]) -> Result<Conn, Remo
         policy: cfg.policy,
         on_first_use: cfg.on_first_use.clone(),
         verdict: verdict.clone(),
+        forward: cfg.remote_forward.clone(),
     };
     let stream = super::tcp::connect(cfg).await?;
     let mut handle = match client::connect_stream(config, stream, handler).await {
@@ -223,7 +250,29 @@ async fn connect_inner(cfg: &SshConfig, keys: &[LoadedKey]) -> Result<Conn, Remo
         }
     };
     authenticate(&mut handle, cfg, keys).await?;
+    if let Some(f) = &cfg.remote_forward {
+        request_forward(&handle, f).await;
+    }
     Ok(handle)
+}
+
+/// Ask the server to listen for `f`: the port it had before (the guest
+/// knows it), else the configured one, else any. A refusal leaves the
+/// forward unbound rather than failing the connection.
+async fn request_forward(handle: &Conn, f: &super::RemoteForward) {
+    let mut bound = None;
+    for port in [f.wanted(), 0] {
+        // the server answers with the port it chose only when asked for 0
+        if let Ok(p) = handle.tcpip_forward("127.0.0.1", u32::from(port)).await {
+            bound = if port == 0 {
+                u16::try_from(p).ok()
+            } else {
+                Some(port)
+            };
+            break;
+        }
+    }
+    f.set_bound(bound);
 }
 
 async fn authenticate(
