@@ -291,6 +291,7 @@ fn the_main_command_makes_an_appliance_students_can_use() {
             ssh_port: *ssh,
             http_port: *http,
             https_port: *https,
+            owner_user: "sysadmin",
             owner_key: &owner_key,
             python_imports: "numpy, pandas, scipy, matplotlib",
             r_libraries: "tidyr",

@@ -53,6 +53,8 @@ pub struct Appliance<'a> {
     pub http_port: u16,
     /// Host port of the guest's port 443.
     pub https_port: u16,
+    /// The owner's account (`access.ssh_user`).
+    pub owner_user: &'a str,
     /// The owner's private key (its public half is in vmbuild.toml).
     pub owner_key: &'a Path,
     /// Python modules a notebook cell imports, comma-separated.
@@ -73,25 +75,17 @@ pub struct FirstBoot {
     pub tls_fingerprint: String,
 }
 
-/// Wait for the first-boot lines on the console (password, fingerprint).
+/// Wait for the first-boot note on the console (agetty shows it above the
+/// login prompt): the per-instance admin password and the certificate's
+/// fingerprint, which the note splits over two lines.
 pub fn first_boot(guest: &Vm, limit: Duration) -> FirstBoot {
     let start = Instant::now();
     loop {
-        let console = std::fs::read_to_string(&guest.serial).unwrap_or_default();
-        let find = |key: &str| {
-            console
-                .lines()
-                .rev()
-                .find_map(|l| l.split_once(key).map(|(_, v)| v.trim().to_owned()))
-        };
-        if let (Some(p), Some(f)) = (
-            find("hub admin password:"),
-            find("TLS certificate SHA-256 fingerprint:"),
-        ) {
-            return FirstBoot {
-                admin_password: p,
-                tls_fingerprint: f,
-            };
+        let console = std::fs::read_to_string(&guest.serial)
+            .unwrap_or_default()
+            .replace('\r', "");
+        if let Some(fb) = parse_first_boot(&console) {
+            return fb;
         }
         assert!(
             start.elapsed() < limit,
@@ -101,6 +95,29 @@ pub fn first_boot(guest: &Vm, limit: Duration) -> FirstBoot {
         );
         std::thread::sleep(Duration::from_secs(3));
     }
+}
+
+/// The last complete first-boot note in `console`.
+fn parse_first_boot(console: &str) -> Option<FirstBoot> {
+    let lines: Vec<&str> = console.lines().collect();
+    let password = lines
+        .iter()
+        .rev()
+        .find_map(|l| l.split_once("initial password: ").map(|(_, v)| v.trim()))?;
+    let at = lines
+        .iter()
+        .rposition(|l| l.contains("SHA-256 fingerprint (compare"))?;
+    let fp: String = lines
+        .get(at + 1..at + 3)?
+        .iter()
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(":");
+    let hex = fp.replace(':', "");
+    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| FirstBoot {
+        admin_password: password.to_owned(),
+        tls_fingerprint: fp,
+    })
 }
 
 /// Run the hub and security checks against `a`; panics with the checkers'
@@ -113,20 +130,10 @@ pub fn check_appliance(a: &Appliance<'_>) {
     let t = Instant::now();
     let hub = Command::new(&py)
         .arg(support.join("hub_check.py"))
-        .args(["--base", &base, "--fingerprint", &fb.tls_fingerprint])
-        .args(["--admin", "admin", "--password", &fb.admin_password])
-        .args([
-            "--python-imports",
-            a.python_imports,
-            "--r-libraries",
-            a.r_libraries,
-        ])
-        .args([
-            "--shared-file",
-            a.shared_file,
-            "--shared-text",
-            a.shared_text,
-        ])
+        .args(["--imports", a.python_imports])
+        .args(["--r-libraries", a.r_libraries])
+        .args([&fb.tls_fingerprint, &base, "admin", &fb.admin_password])
+        .args([a.shared_file, a.shared_text])
         .status()
         .unwrap();
     assert!(
@@ -141,20 +148,37 @@ pub fn check_appliance(a: &Appliance<'_>) {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
+    let vagrant_key =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssh/vagrant_insecure_key");
     let sec = Command::new(&py)
         .arg(support.join("security_check.py"))
-        .args(["--base", &base, "--fingerprint", &fb.tls_fingerprint])
-        .args(["--http-port", &a.http_port.to_string()])
-        .args(["--ssh-port", &a.ssh_port.to_string()])
-        .args(["--admin", "admin", "--password", &fb.admin_password])
-        .arg("--owner-key")
+        .args(["--hub", &base, "--fingerprint", &fb.tls_fingerprint])
+        .args(["--http", &format!("http://127.0.0.1:{}", a.http_port)])
+        .args(["--ssh", &format!("127.0.0.1:{}", a.ssh_port)])
+        .arg("--vagrant-key")
+        .arg(&vagrant_key)
+        .args(["--admin", "admin", "--admin-password", &fb.admin_password])
+        .args(["--owner-user", a.owner_user, "--owner-key"])
         .arg(a.owner_key)
         .status()
         .unwrap();
-    assert!(sec.success(), "{}: security checks failed", a.label);
+    assert!(
+        sec.success(),
+        "{}: security checks failed; console:\n{}",
+        a.label,
+        vm::tail(&a.guest.serial, 3000)
+    );
     eprintln!(
         "MEASURED {} security checks: {:.0} s",
         a.label,
         t.elapsed().as_secs_f64()
     );
+}
+
+#[test]
+fn the_first_boot_note_is_read_from_the_console() {
+    let console = "x\r\nJupyterHub: https://10.0.2.15/\nIts certificate's SHA-256 fingerprint (compare it with your browser's):\n  AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\n  AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\nHub admin (admin) initial password: s3cret-Pw\n";
+    let fb = parse_first_boot(&console.replace('\r', "")).unwrap();
+    assert_eq!(fb.admin_password, "s3cret-Pw");
+    assert_eq!(fb.tls_fingerprint.replace(':', "").len(), 64);
 }

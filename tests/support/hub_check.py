@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks a vmbuild appliance's hub from outside, as a user's browser would.
 
-usage: hub_check.py [--no-r] FINGERPRINT BASE_URL ADMIN PASSWORD SHARED_FILE EXPECTED_TEXT
+usage: hub_check.py [--no-r] [--imports M,M…] [--r-libraries L,L…]
+                    FINGERPRINT BASE_URL ADMIN PASSWORD SHARED_FILE EXPECTED_TEXT
 
 BASE_URL is the hub over HTTPS (https://127.0.0.1:8443 for a forwarded
 port 443); FINGERPRINT is the SHA-256 of the instance's own certificate
@@ -13,7 +14,10 @@ login page; a wrong password is refused; the admin logs in with the form
 (and its _xsrf token; the admin password then moves into the
 authenticator, see jupyterhub_config.py); an API token is made; the admin's
 server is started and awaited; python3 runs `print(1+1)` and ir runs `1+1`
-(not with --no-r) over the kernel websocket; SHARED_FILE (relative to the
+(not with --no-r) over the kernel websocket, then a python3 cell imports
+each --imports module and uses it, and an ir cell loads each --r-libraries
+library (the configured packages: a CPU the guest cannot run them on shows
+up here as a dead kernel); SHARED_FILE (relative to the
 user's home) is read through the Jupyter contents API. Prints
 `CHECK name: detail` lines and `MEASURED` timings; exits non-zero on the
 first failure. Needs `requests` and `websocket-client`.
@@ -28,8 +32,17 @@ import websocket
 
 import pinned
 
-ARGS = [a for a in sys.argv[1:] if a != "--no-r"]
-WITH_R = "--no-r" not in sys.argv[1:]
+ARGS, IMPORTS, R_LIBRARIES, WITH_R = [], [], [], True
+_argv = iter(sys.argv[1:])
+for _a in _argv:
+    if _a == "--no-r":
+        WITH_R = False
+    elif _a == "--imports":
+        IMPORTS = [m.strip() for m in next(_argv).split(",") if m.strip()]
+    elif _a == "--r-libraries":
+        R_LIBRARIES = [m.strip() for m in next(_argv).split(",") if m.strip()]
+    else:
+        ARGS.append(_a)
 FINGERPRINT, BASE, ADMIN, PASSWORD, SHARED, EXPECTED = ARGS[:6]
 T0 = time.time()
 HTTP = pinned.session(FINGERPRINT)
@@ -146,6 +159,25 @@ check("python3 print(1+1)", res == "2", repr(res))
 if WITH_R:
     res = execute("ir", "1+1")
     check("ir 1+1", res == "[1] 2", repr(res))
+if IMPORTS:
+    # import each module and touch it, in one kernel: an Illegal instruction
+    # (a guest CPU without the wheels' instruction set) kills the kernel
+    code = "import importlib\n" + "".join(
+        f"m = importlib.import_module({m!r}); print({m!r}, getattr(m, '__version__', 'ok'))\n"
+        for m in IMPORTS)
+    if "numpy" in IMPORTS:
+        code += "import numpy; print('numpy-sum', int(numpy.arange(10).sum()))\n"
+    res = execute("python3", code)
+    ok = all(f"{m} " in res for m in IMPORTS) and "ERROR" not in res
+    if "numpy" in IMPORTS:
+        ok = ok and "numpy-sum 45" in res
+    check("python3 imports " + ", ".join(IMPORTS), ok, repr(res[-400:]))
+if WITH_R and R_LIBRARIES:
+    code = "".join(f"suppressPackageStartupMessages(library({l})); cat('{l}', 'loaded\\n')\n"
+                   for l in R_LIBRARIES)
+    res = execute("ir", code)
+    ok = all(f"{l} loaded" in res for l in R_LIBRARIES) and "ERROR" not in res
+    check("ir loads " + ", ".join(R_LIBRARIES), ok, repr(res[-400:]))
 r = HTTP.get(api + "/contents/" + SHARED, headers=H, params={"content": "1"}, timeout=60)
 got = r.json().get("content", "") if r.status_code == 200 else r.text[:300]
 check("shared data readable from the server", r.status_code == 200 and EXPECTED in got, f"HTTP {r.status_code} {got!r}")
