@@ -6,7 +6,7 @@
 //!
 //! Covered elsewhere: `npm.global` and `r.packages` in tests/e2e_runtimes.rs
 //! (a host variant with Node and R preinstalled), and starting services in
-//! tests/e2e_appliance.rs (a booted VM: this host has no init system, so the
+//! tests/e2e_main.rs (a booted VM: this host has no init system, so the
 //! test here asserts the honest failure instead, repeated by the next run
 //! since the restart is still owed).
 //!

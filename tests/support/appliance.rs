@@ -147,6 +147,17 @@ pub fn check_appliance(a: &Appliance<'_>) {
         a.label,
         t.elapsed().as_secs_f64()
     );
+    // the spawner's limits hold on the server hub_check started
+    let mem = owner_ssh(
+        a,
+        "systemctl show -p MemoryMax --value jupyter-admin.service",
+    );
+    assert_eq!(
+        mem.trim(),
+        "1073741824",
+        "{}: the user's unit carries the 1G memory limit",
+        a.label
+    );
     let t = Instant::now();
     let vagrant_key =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssh/vagrant_insecure_key");
@@ -173,6 +184,34 @@ pub fn check_appliance(a: &Appliance<'_>) {
         a.label,
         t.elapsed().as_secs_f64()
     );
+}
+
+/// `command` on the appliance as its owner (`access.ssh_user`), by key;
+/// its stdout.
+fn owner_ssh(a: &Appliance<'_>, command: &str) -> String {
+    let out = Command::new("ssh")
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "IdentitiesOnly=yes",
+        ])
+        .arg("-i")
+        .arg(a.owner_key)
+        .args(["-p", &a.ssh_port.to_string()])
+        .arg(format!("{}@127.0.0.1", a.owner_user))
+        .arg(command)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
