@@ -9,8 +9,8 @@
 # Under CI=true an e2e test that would skip fails instead
 # (tests/support/gate.rs), so --quick is refused there.
 #
-# The summary comes last even when tests fail; the exit status is cargo
-# test's. "skipped" counts the tests that printed a SKIPPED line (they return
+# The summary comes last even when tests fail; the exit status is the first
+# failing lane's cargo test status (0 when both pass). "skipped" counts the tests that printed a SKIPPED line (they return
 # early, and libtest counts them as passed); "timed out" counts tests whose
 # deadline expired (that ends their whole test binary, see gate.rs).
 set -euo pipefail
@@ -36,14 +36,66 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
-step "cargo build (the debug binary the e2e suites run)"
+step "cargo build (the debug binary and every test binary)"
 cargo build --locked
-step "cargo test"
+cargo test --locked --no-run -q
+
+# Two lanes run side by side, each one `cargo test` over its test targets
+# (the build above is done, so neither waits on cargo's lock):
+# - vm: the suites that boot VMs under software emulation, one at a time
+#   (each takes both cores while a guest runs);
+# - host: everything else (unit tests, real sshd test hosts in namespaces,
+#   Keystone + Glance, export formats), mostly waiting on the network and
+#   on sshd round trips, so it costs the vm lane little.
+# Each lane's output is shown live with its name in front, and kept whole in
+# target/test-<lane>.log for the summary.
+VM_SUITES="base_box_e2e e2e_main e2e_vagrant_libvirt e2e_kill installer_boot"
+vm_args=() host_args=(--lib --bins)
+for f in tests/*.rs; do
+    t=$(basename "$f" .rs)
+    case " $VM_SUITES " in
+        *" $t "*) ;;
+        *) host_args+=(--test "$t") ;;
+    esac
+done
+for t in $VM_SUITES; do vm_args+=(--test "$t"); done
+lane() {
+    local name=$1 rc=0; shift
+    cargo test --locked --no-fail-fast "$@" -- --nocapture >"target/test-$name.log" 2>&1 || rc=$?
+    echo "$rc" >"target/test-$name.status"
+}
+rm -f target/test-vm.* target/test-host.*
+: >target/test-vm.log
+: >target/test-host.log
+# job control: each lane is a process group of its own, so a stop reaches
+# cargo, the test binaries and what they started (a background job of a
+# script without it would ignore SIGINT)
+set -m
+lane vm "${vm_args[@]}" &
+vm_pid=$!
+lane host "${host_args[@]}" &
+host_pid=$!
+tail -n +1 -F target/test-vm.log 2>/dev/null | sed -u 's/^/[vm] /' &
+tail_vm=$!
+tail -n +1 -F target/test-host.log 2>/dev/null | sed -u 's/^/[host] /' &
+tail_host=$!
+# Ctrl-C or a kill of this script stops both lanes (their tests clean up)
+trap 'kill -INT -- -$vm_pid -$host_pid 2>/dev/null; wait $vm_pid $host_pid; kill $tail_vm $tail_host 2>/dev/null; exit 130' INT TERM
+wait $vm_pid $host_pid || true
+sleep 1
+kill $tail_vm $tail_host 2>/dev/null || true
+trap - INT TERM
+set +m
 log=target/test-output.log
-set +e
-cargo test --locked --no-fail-fast -- --nocapture 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
+cat target/test-host.log target/test-vm.log >"$log"
+status=0
+for lane in vm host; do
+    s=$(cat "target/test-$lane.status" 2>/dev/null || echo 1)
+    if [ "$s" != 0 ]; then
+        echo "lane $lane: cargo test exited $s"
+        status=$s
+    fi
+done
 
 step "summary"
 summary() {
