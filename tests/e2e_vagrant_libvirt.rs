@@ -98,7 +98,11 @@ fn vmbuild(dir: &Path, ns: Option<&str>, args: &[&str]) -> Command {
 fn build_box(dir: &Path) {
     let _base_lock = base_box::lock_cache();
     let t = Instant::now();
-    let (code, err) = run_logged(vmbuild(dir, None, &["-p"]), "vmbuild -p");
+    // the box is built before libvirtd runs (it is a libvirt box either
+    // way); an explicit `libvirt` with no daemon answering is refused
+    let mut p = vmbuild(dir, None, &["-p"]);
+    p.env("VMBUILD_PROVIDER", "qemu");
+    let (code, err) = run_logged(p, "vmbuild -p");
     assert_eq!(code, 0, "vmbuild -p failed:\n{err}");
     eprintln!(
         "MEASURED vmbuild -p (box build or cache hit): {:.0} s",

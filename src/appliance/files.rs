@@ -13,9 +13,9 @@ pub enum RecipeSet {
     Provision,
     /// What `-e` applies before shutting the VM down: `recipes/cleanup/*.toml`.
     Cleanup,
-    /// What `-e` applies, after the cleanup, in a throwaway boot of the disk
-    /// that becomes the OVA and qcow2: `recipes/seal/*.toml`. It removes the
-    /// build account and powers the machine off.
+    /// What `-e` applies in a throwaway boot of the disk that becomes the
+    /// OVA and qcow2: the cleanup again, then `recipes/seal/*.toml`, which
+    /// removes the build account and powers the machine off.
     Seal,
 }
 
@@ -53,7 +53,26 @@ pub fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ApplianceError> {
 
 /// The files of `set` for the project in `project_dir`; the built-in
 /// appliance is written under `work_dir/recipes` when the project has none.
+///
+/// [`RecipeSet::Seal`] is the cleanup files followed by the seal files, run
+/// as one recipe over one SSH session: the cleanup removes the SSH host
+/// keys, and sshd reads them for every new connection, so a second session
+/// would not get in.
 pub fn recipe_files(
+    project_dir: &Path,
+    work_dir: &Path,
+    set: RecipeSet,
+) -> Result<Vec<PathBuf>, ApplianceError> {
+    if set == RecipeSet::Seal {
+        let mut files = set_files(project_dir, work_dir, RecipeSet::Cleanup)?;
+        files.extend(set_files(project_dir, work_dir, RecipeSet::Seal)?);
+        return Ok(files);
+    }
+    set_files(project_dir, work_dir, set)
+}
+
+/// The files of one set's own directory.
+fn set_files(
     project_dir: &Path,
     work_dir: &Path,
     set: RecipeSet,
@@ -146,6 +165,12 @@ mod tests {
         let c = recipe_files(project.path(), &work, RecipeSet::Cleanup).unwrap();
         assert!(c[0].starts_with(&work));
         let s = recipe_files(project.path(), &work, RecipeSet::Seal).unwrap();
-        assert_eq!(s, vec![work.join("recipes/seal/95-seal.toml")]);
+        assert_eq!(
+            s,
+            vec![
+                work.join("recipes/cleanup/90-cleanup.toml"),
+                work.join("recipes/seal/95-seal.toml")
+            ]
+        );
     }
 }

@@ -22,7 +22,8 @@ pub fn sealed(ctx: &Context, disk: &std::path::Path) -> Result<Throwaway, Error>
         .info("sealing a copy of the disk for OVA and qcow2 (no build-time access ships)");
     let t = Throwaway::boot(ctx, disk, "seal")?;
     let endpoint = t.endpoint().clone();
-    session::apply_set(ctx, &endpoint, RecipeSet::Cleanup, false)?;
+    // the cleanup again (the boot made new logs and host keys) and the seal,
+    // in one session (see `RecipeSet::Seal`)
     session::apply_set(ctx, &endpoint, RecipeSet::Seal, false)?;
     // SSH no longer lets anyone in: an ACPI shutdown over QMP (harmless if
     // the seal already started one)
