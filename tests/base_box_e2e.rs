@@ -1,5 +1,5 @@
 //! End to end: `vmbuild -p` with the debootstrap builder and real Packer, in a
-//! temp project with a lean config (4 GiB disk). One test, in order, so the
+//! temp project with a lean config (8 GiB sparse disk, the size e2e_main uses, so its base disk is a cache hit). One test, in order, so the
 //! expensive parts are shared:
 //! 1. a build interrupted (SIGINT) in the Packer phase exits 130 and leaves
 //!    nothing in builds/ and no packer/qemu behind;

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 /// debootstrap base disks and .deb cache shared by every suite.
 pub const BASE_CACHE: &str = "/var/cache/vmbuild-test/base-box";
 
-/// A 4 GiB libvirt-format box (run by the qemu provider) with nothing extra:
+/// An 8 GiB (sparse) libvirt-format box (run by the qemu provider) with nothing extra:
 /// quick to build, boot and copy. The libvirt suite switches the provider.
 pub const BOX_CONFIG: &str = r#"name = "e2e-base"
 provider = "qemu"
@@ -18,7 +18,7 @@ provider = "qemu"
 [vm]
 cpus = 2
 memory_mb = 1024
-disk_gb = 4
+disk_gb = 8
 accelerator = "auto"
 
 [base]
