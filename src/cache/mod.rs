@@ -109,7 +109,8 @@ impl Cache {
     }
 
     /// No cache and no guest settings at all: for runs that only look
-    /// (`--check`), which must not change the guest even for a moment.
+    /// (`--check`), which must not change the guest even for a moment, and
+    /// for the cleanup and seal before an export, which download nothing.
     pub fn none() -> Cache {
         Cache {
             server: None,

@@ -143,7 +143,12 @@ pub fn apply_set(
         host: cfg.display_host(),
         ..RunOptions::default()
     };
-    let cache = Cache::open(&ctx.config, &ctx.ui);
+    // only provisioning downloads; the cleanup removes the build-time guest
+    // settings itself, and the seal removes the account a teardown would use
+    let cache = match set {
+        RecipeSet::Provision => Cache::open(&ctx.config, &ctx.ui),
+        RecipeSet::Cleanup | RecipeSet::Seal => Cache::none(),
+    };
     let report = run_recipe(cfg, &recipe, opts, &cache, &ctx.ui)?;
     if set == RecipeSet::Provision {
         crate::appliance::run::announce_password(&ctx.config, &site, &report, &ctx.ui);

@@ -24,6 +24,9 @@ pub enum AdminPassword {
 /// The owner's declared exceptions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Owner {
+    /// The owner's account (`access.ssh_user`), when keys were given for it.
+    #[serde(default)]
+    pub ssh_user: Option<String>,
     /// `authorized_keys` lines the owner listed in vmbuild.toml.
     #[serde(default)]
     pub ssh_keys: Vec<String>,
@@ -44,6 +47,15 @@ impl Owner {
             .iter()
             .filter_map(|l| ssh_key::parse_line(l))
             .collect()
+    }
+
+    /// Whether the sudo rule for `who` is the owner's own: the account the
+    /// owner declared, reached by the owner's keys only.
+    pub fn is_owner_account(&self, who: &[String]) -> bool {
+        match &self.ssh_user {
+            Some(user) => !self.keys().is_empty() && who == [user.clone()],
+            None => false,
+        }
     }
 
     /// Whether `key` is one the owner declared (same key, whatever the comment).
@@ -94,6 +106,21 @@ mod tests {
         assert!(o.declares(&k));
         assert_eq!(Owner::parse("{}").unwrap(), Owner::default());
         assert!(Owner::parse(r#"{"admin_password": "sometimes"}"#).is_err());
+    }
+
+    #[test]
+    fn the_owners_sudo_rule_is_the_declared_account_with_keys() {
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOaLKOjsBqvESpZL+bR4wH7AN5JCQr8hwpmHZ/crt4kp alice";
+        let o = Owner::parse(&format!(
+            r#"{{"ssh_user": "sysadmin", "ssh_keys": ["{key}"]}}"#
+        ))
+        .unwrap();
+        assert!(o.is_owner_account(&["sysadmin".into()]));
+        assert!(!o.is_owner_account(&["vagrant".into()]));
+        assert!(!o.is_owner_account(&["sysadmin".into(), "vagrant".into()]));
+        // an account named but no keys: nothing the owner reaches it with
+        let no_keys = Owner::parse(r#"{"ssh_user": "sysadmin", "ssh_keys": []}"#).unwrap();
+        assert!(!no_keys.is_owner_account(&["sysadmin".into()]));
     }
 
     #[test]

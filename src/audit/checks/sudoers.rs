@@ -277,6 +277,13 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) -> Result<(), AuditError> {
                             detail,
                             "Vagrant box convention: the box's `vagrant` user sudoes without a password",
                         ));
+                    } else if ctx.owner.is_owner_account(&who) {
+                        out.expect(Expected::new(
+                            FindingKind::Nopasswd,
+                            path,
+                            detail,
+                            "the owner's account (`access.ssh_user` in vmbuild.toml, owner.json): no password, login by the owner's keys only; its sudo is the owner's way to root",
+                        ));
                     } else if who == [format!("%{HUB_ADMINS}")] {
                         out.add(Finding::new(
                             FindingKind::Nopasswd,

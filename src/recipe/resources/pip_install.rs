@@ -75,7 +75,7 @@ if [ ! -x "$uv" ] && [ -n "$path" ]; then
 fi
 if [ -x "$uv" ]; then
     if [ ! -x "$v/bin/python" ]; then
-        "$uv" venv -q --allow-existing --python "$py" "$v"
+        "$uv" venv -q --no-cache --allow-existing --python "$py" "$v"
         # as `python3 -m venv` makes it: backup tools skip CACHEDIR.TAG dirs
         rm -f "$v/CACHEDIR.TAG"
         set -- "$@" "PIP_SEED"
