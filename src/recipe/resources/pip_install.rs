@@ -73,7 +73,15 @@ if [ ! -x "$uv" ] && [ -n "$path" ]; then
     else url="https://files.pythonhosted.org/$path"; fi
     "$py" -c "$fetch" "$url" "$sha" "$uv"
 fi
-if [ -x "$uv" ]; then
+# uv does not read pip's configuration: where a pip.conf says more than uv
+# does anyway (the proxy above; the system CA store, as uv's native TLS; no
+# version check) -- a constraint, an index, ... -- pip installs, so that it
+# is honoured
+conf=$(cat /etc/pip.conf /etc/xdg/pip/pip.conf "$v/pip.conf" 2>/dev/null |
+    grep -Ev '^[[:space:]]*([#;[]|$)' |
+    grep -Ev '^[[:space:]]*(proxy|disable-pip-version-check|timeout)[[:space:]]*=' |
+    grep -Evx '[[:space:]]*cert[[:space:]]*=[[:space:]]*/etc/ssl/certs/ca-certificates.crt[[:space:]]*' || true)
+if [ -x "$uv" ] && [ -z "$conf" ]; then
     if [ ! -x "$v/bin/python" ]; then
         "$uv" venv -q --no-cache --allow-existing --python "$py" "$v"
         # as `python3 -m venv` makes it: backup tools skip CACHEDIR.TAG dirs
@@ -83,7 +91,10 @@ if [ -x "$uv" ]; then
     "$uv" pip install -q --no-cache --python "$v/bin/python" "$@"
 else
     [ -x "$v/bin/python" ] || "$py" -m venv "$v"
-    "$v/bin/python" -m pip install -q --disable-pip-version-check --no-compile "$@"
+    # pip's own configuration decides the index (PIP_INDEX_URL would
+    # override a pip.conf's), so the package cache stays out of this path
+    env -u PIP_INDEX_URL -u PIP_TRUSTED_HOST \
+        "$v/bin/python" -m pip install -q --disable-pip-version-check --no-compile "$@"
 fi
 # on every CPU; files already compiled are skipped; test suites are not
 # compiled (about 30% of the source in numpy, scipy, pandas, matplotlib)
