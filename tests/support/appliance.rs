@@ -123,7 +123,7 @@ fn parse_first_boot(console: &str) -> Option<FirstBoot> {
 /// Run the hub and security checks against `a`; panics with the checkers'
 /// output on the first failure.
 pub fn check_appliance(a: &Appliance<'_>) {
-    let fb = first_boot(a.guest, Duration::from_secs(600));
+    let fb = first_boot(a.guest, Duration::from_secs(300));
     let py = checker_python();
     let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
     let base = format!("https://127.0.0.1:{}", a.https_port);
