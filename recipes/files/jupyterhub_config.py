@@ -78,7 +78,10 @@ c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}"
 c.SystemdSpawner.default_shell = "/bin/bash"
 c.SystemdSpawner.extra_paths = [os.path.join(USER_PREFIX, "bin")]
 c.SystemdSpawner.isolate_tmp = True
-c.SystemdSpawner.isolate_devices = True
+# Not isolate_devices: PrivateDevices= implies NoNewPrivileges= (systemd.exec),
+# and that would block the hub admins' sudo (below) in their servers. /dev
+# stays what it is for any unix account: guarded by its permissions.
+c.SystemdSpawner.isolate_devices = False
 # Files a server creates are its user's alone (shared folders say otherwise
 # with their setgid group).
 c.SystemdSpawner.unit_extra_properties = {"UMask": "0077"}
