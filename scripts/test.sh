@@ -42,14 +42,17 @@ cargo test --locked --no-run -q
 
 # Two lanes run side by side, each one `cargo test` over its test targets
 # (the build above is done, so neither waits on cargo's lock):
-# - vm: the suites that boot VMs under software emulation, one at a time
-#   (each takes both cores while a guest runs);
+# - vm: the two long suites that boot VMs under software emulation, one
+#   after the other (the base box, then `vmbuild -pue` with its artifacts
+#   booted and used: about an hour cold);
 # - host: everything else (unit tests, real sshd test hosts in namespaces,
 #   Keystone + Glance, export formats), mostly waiting on the network and
-#   on sshd round trips, so it costs the vm lane little.
+#   on sshd round trips, then the shorter VM suites (Vagrant + libvirt,
+#   SIGKILL, the installer), which wait for the shared base-box cache
+#   where they need it (tests/support/base_box.rs).
 # Each lane's output is shown live with its name in front, and kept whole in
 # target/test-<lane>.log for the summary.
-VM_SUITES="base_box_e2e e2e_main e2e_vagrant_libvirt e2e_kill installer_boot"
+VM_SUITES="base_box_e2e e2e_main"
 vm_args=() host_args=(--lib --bins)
 for f in tests/*.rs; do
     t=$(basename "$f" .rs)
