@@ -99,6 +99,11 @@ fn sigkill_leaves_no_process_and_no_loop_device() {
         unsafe { libc::geteuid() } == 0,
         "root (loop devices, debootstrap)",
     );
+    // The shared base-disk cache, for the whole test: whichever suite builds
+    // with it holds it (e2e_main for its whole `-pue`). Waiting for it is not
+    // this test's work, so it comes before the deadline; the holder's own
+    // deadline bounds the wait.
+    let _cache = base_box::lock_cache();
     let d = gate::Deadline::arm("sigkill", Duration::from_secs(30 * 60));
 
     // 1. debootstrap: a base disk of its own (nothing cached), work dir inside
@@ -138,7 +143,6 @@ fn sigkill_leaves_no_process_and_no_loop_device() {
     let q = q.path();
     std::fs::write(q.join("vmbuild.toml"), base_box::BOX_CONFIG).unwrap();
     base_box::share_caches(q);
-    let _l = base_box::lock_cache();
     let mut child = spawn_p(q, &["-p", "--force"]);
     let packer_dir = q.join(".vmbuild/packer");
     let start = Instant::now();

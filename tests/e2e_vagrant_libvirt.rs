@@ -113,8 +113,8 @@ fn vmbuild(dir: &Path, ns: Option<&str>, args: &[&str]) -> Command {
     c
 }
 
+/// Build the box; the caller holds [`base_box::lock_cache`].
 fn build_box(dir: &Path) {
-    let _base_lock = base_box::lock_cache();
     let t = Instant::now();
     // the box is built before libvirtd runs (it is a libvirt box either
     // way); an explicit `libvirt` with no daemon answering is refused
@@ -263,11 +263,17 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
     if !gated() {
         return;
     }
-    let d = gate::Deadline::arm("vagrant libvirt", std::time::Duration::from_secs(50 * 60));
     let _libvirt_lock = lock(Path::new("/tmp/vmbuild-libvirt.lock"));
+    // The shared base-disk cache while the box is built: whichever suite
+    // builds with it holds it (e2e_main for its whole `-pue`). Waiting for it
+    // is not this test's work, so it comes before the deadline; the holder's
+    // own deadline bounds the wait.
+    let base_lock = base_box::lock_cache();
+    let d = gate::Deadline::arm("vagrant libvirt", std::time::Duration::from_secs(50 * 60));
     let dir = project();
     d.step("vmbuild -p");
     build_box(&dir);
+    drop(base_lock);
     let ns = format!("vmbv-e2e-{}", std::process::id());
     let libvirt = LibvirtNetns::start(&ns, &Path::new(ROOT).join("libvirt-run"));
     let up_args = ["-u", "-d", "data", "-i", "192.168.56.10"];
