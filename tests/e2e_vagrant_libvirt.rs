@@ -71,7 +71,7 @@ packages = ["tree"]
 
 fn gated() -> bool {
     if !gate::e2e(
-        "boots a VM with vagrant-libvirt as root (libvirtd in a network namespace) and provisions the lean appliance",
+        "boots a VM with vagrant-libvirt as root (libvirtd in a network namespace) and provisions a project recipe",
     ) {
         return false;
     }
@@ -308,7 +308,7 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
 
-    d.step("vmbuild -u (the lean appliance)");
+    d.step("vmbuild -u (the project's recipe)");
     // 4. up + provision, then a converging re-run
     let t = Instant::now();
     let (code, err) = run_logged(vmbuild(&dir, Some(&ns), &up_args), "vmbuild -u");
