@@ -22,6 +22,7 @@ pub mod location;
 pub mod machine;
 pub mod manifest;
 pub mod mask;
+pub(crate) mod mount;
 pub mod pipeline;
 pub mod platform;
 pub mod process;

@@ -1,52 +1,13 @@
-//! The system calls the audit makes itself: a private mount namespace for the
-//! auditing thread, lazy unmounts for cleanup (which must work after Ctrl-C,
-//! when the runner no longer starts programs), `openat2` confined to the
-//! image's root, and signalling the storage daemon.
+//! The system calls the audit makes itself: `openat2` confined to the
+//! image's root, and signalling the storage daemon; the private mount
+//! namespace and lazy unmounts are [`crate::mount`]'s.
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-fn cstr(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
-}
-
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Move the calling thread (and the programs it starts from now on) into a
-/// new mount namespace whose mounts propagate nowhere: the image's mounts are
-/// invisible to the rest of the machine and vanish with the thread.
-pub(super) fn enter_private_mount_namespace() -> io::Result<()> {
-    // SAFETY: unshare(2)/mount(2) with constant arguments; CLONE_NEWNS only
-    // affects this thread (it implies CLONE_FS, which is per-thread).
-    unsafe {
-        check(libc::unshare(libc::CLONE_NEWNS))?;
-        check(libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ))
-    }
-}
-
-/// Detach the mount at `path` lazily (a busy mount goes once unused; a loop
-/// device set up by `mount -o loop` is freed with it).
-pub(super) fn lazy_umount(path: &Path) -> io::Result<()> {
-    let c = cstr(path)?;
-    // SAFETY: umount2(2) on a valid C string.
-    check(unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) })
-}
+pub(super) use crate::mount::{enter_private_mount_namespace, lazy_umount};
 
 /// Whether `path` is the root of a mount (its device differs from its parent's).
 pub(super) fn is_mount_point(path: &Path) -> bool {

@@ -1,53 +1,14 @@
-//! The few system calls the disk build makes itself: a private mount
-//! namespace for the building thread, and last-resort cleanup of mounts and
+//! The few system calls the disk build makes itself: last-resort detaching of
 //! loop devices when a build is interrupted (then the runner no longer starts
-//! programs, so `umount`/`losetup -d` cannot be spawned).
-use std::ffi::CString;
+//! programs, so `losetup -d` cannot be spawned); the private mount namespace
+//! and lazy unmounts are [`crate::mount`]'s.
 use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-fn cstr(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
-}
-
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Move the calling thread (and the programs it starts from now on) into a
-/// new mount namespace whose mounts do not propagate anywhere. Mounts made in
-/// it vanish when the thread and its children are gone, and no namespace
-/// created meanwhile by another process can copy (and pin) them.
-pub(super) fn enter_private_mount_namespace() -> io::Result<()> {
-    // SAFETY: unshare(2)/mount(2) with constant arguments; CLONE_NEWNS only
-    // affects this thread (it implies CLONE_FS, which is per-thread).
-    unsafe {
-        check(libc::unshare(libc::CLONE_NEWNS))?;
-        let root = c"/";
-        check(libc::mount(
-            std::ptr::null(),
-            root.as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ))
-    }
-}
-
-/// Detach the mount at `path` (lazily: busy mounts go once unused).
-pub(super) fn lazy_umount(path: &Path) -> io::Result<()> {
-    let c = cstr(path)?;
-    // SAFETY: umount2(2) on a valid C string.
-    check(unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) })
-}
+use crate::mount::check;
+pub(super) use crate::mount::{enter_private_mount_namespace, lazy_umount};
 
 const BLKPG: libc::c_ulong = 0x1269;
 const BLKPG_DEL_PARTITION: libc::c_int = 2;
