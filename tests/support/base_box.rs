@@ -4,8 +4,7 @@
 #![allow(dead_code)]
 
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 /// debootstrap base disks and .deb cache shared by every suite.
 pub const BASE_CACHE: &str = "/var/cache/vmbuild-test/base-box";
@@ -61,43 +60,4 @@ pub fn share_caches(project: &Path) {
             std::os::unix::fs::symlink(&target, work.join(sub)).unwrap();
         }
     }
-}
-
-/// The project [`shared_box`] builds in: [`BOX_CONFIG`], kept across runs.
-pub const BOX_PROJECT: &str = "/var/cache/vmbuild-test/base-box/project";
-
-/// The lean base box of [`BOX_PROJECT`], made or verified up to date by
-/// `vmbuild -p` right now (a cache hit when its inputs are unchanged; a
-/// build of ~7 min otherwise), under the cache lock. The path is that
-/// project's box, never a file found by searching. Panics with vmbuild's
-/// output when the build fails.
-pub fn shared_box() -> PathBuf {
-    let dir = Path::new(BOX_PROJECT);
-    std::fs::create_dir_all(dir.join("builds")).unwrap();
-    std::fs::write(dir.join("vmbuild.toml"), BOX_CONFIG).unwrap();
-    share_caches(dir);
-    let _l = lock_cache();
-    let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
-        .arg("-p")
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vmbuild");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("--- vmbuild -p in {BOX_PROJECT}: {}\n{text}", out.status);
-    assert!(
-        out.status.success(),
-        "vmbuild -p failed in {BOX_PROJECT}:\n{text}"
-    );
-    let b = dir.join("builds/e2e-base-libvirt.box");
-    assert!(
-        b.is_file(),
-        "vmbuild -p succeeded but made no {}",
-        b.display()
-    );
-    b
 }
