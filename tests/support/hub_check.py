@@ -71,6 +71,22 @@ def login(password):
     )
 
 
+# The console note appears before the hub listens; until then nginx says
+# "JupyterHub is starting" (503). A student reloads; so does this, for a while.
+t = time.time()
+while True:
+    try:
+        r = HTTP.get(BASE + "/hub/login", timeout=30)
+        if r.status_code != 503:
+            break
+        starting = "JupyterHub is starting" in r.text
+        check("while the hub starts, nginx says so", starting, f"HTTP 503 {r.text[:200]!r}")
+    except OSError as e:  # requests' ConnectionError is one
+        r = e
+    if time.time() - t > 300:
+        check("hub answers within 300 s of the console note", False, str(r))
+    time.sleep(3)
+print(f"MEASURED hub answering after the console note: {time.time() - t:.0f} s", flush=True)
 served = pinned.served_fingerprint(BASE)
 check("HTTPS serves the instance's certificate", served == pinned.normalize(FINGERPRINT), served)
 s, page, _ = login(PASSWORD + "-wrong")
