@@ -299,7 +299,8 @@ out = ka.sh("mkdir -p ~/.ssh && rm -f /tmp/k /tmp/k.pub && ssh-keygen -q -t ed25
             " && cat ~/.ssh/id_ed25519.pub >> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys"
             " && cat ~/.ssh/id_ed25519")
 key_a = out.split("\n", 1)[1] if out.startswith("rc=0") else ""
-check(f"{a}: made a key and authorized it", "PRIVATE KEY" in key_a, out[:100])
+# the detail is the status line only: the rest is a private key, kept out of the log
+check(f"{a}: made a key and authorized it", "PRIVATE KEY" in key_a, out.split("\n", 1)[0][:100])
 key_file = os.path.join(TMP, "user-a-key")
 with open(key_file, "w") as f:
     f.write(key_a.strip() + "\n")
