@@ -34,24 +34,6 @@ step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - t0 ))"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
-step "cargo build (the debug binary and every test binary)"
-cargo build --locked
-cargo test --locked --no-run -q
-
-# Two lanes run side by side, each one `cargo test` over its test targets
-# (the build above is done, so neither waits on cargo's lock):
-# - vm: the two long suites that boot VMs under software emulation, one
-#   after the other (the base box, then `vmbuild -pue` with its artifacts
-#   booted and used: about an hour cold);
-# - host: everything else (unit tests, real sshd test hosts in namespaces,
-#   Keystone + Glance, export formats), mostly waiting on the network and
-#   on sshd round trips, then the shorter VM suites (Vagrant + libvirt,
-#   SIGKILL, the installer), which wait for the shared base-box cache
-#   where they need it (tests/support/base_box.rs).
-# Each lane's output is shown live with its name in front, and kept whole in
-# target/test-<lane>.log for the summary.
 VM_SUITES="base_box_e2e e2e_main"
 vm_args=() host_args=(--lib --bins)
 for f in tests/*.rs; do
@@ -62,10 +44,45 @@ for f in tests/*.rs; do
     esac
 done
 for t in $VM_SUITES; do vm_args+=(--test "$t"); done
+
+# The VM lane is the long pole (about an hour cold), so it starts as soon as
+# its own binaries exist; clippy and the other test binaries build beside it.
+step "cargo build (the debug binary and the VM suites)"
+cargo build --locked
+cargo test --locked --no-run -q "${vm_args[@]}"
+
+# Two lanes run side by side, each one `cargo test` over its test targets
+# (cargo holds its build lock only while it compiles, not while tests run):
+# - vm: the two long suites that boot VMs under software emulation, one
+#   after the other (the base box, then `vmbuild -pue` with its artifacts
+#   booted and used);
+# - host: clippy first (a lint error stops both lanes), then everything
+#   else: unit tests, real sshd test hosts in namespaces, Keystone + Glance,
+#   export formats, mostly waiting on the network and on sshd round trips,
+#   then the shorter VM suites (Vagrant + libvirt, SIGKILL, the installer),
+#   which wait for the shared base-box cache where they need it
+#   (tests/support/base_box.rs).
+# Each lane's output is shown live with its name in front, and kept whole in
+# target/test-<lane>.log for the summary.
 lane() {
     local name=$1 rc=0; shift
-    cargo test --locked --no-fail-fast "$@" -- --nocapture >"target/test-$name.log" 2>&1 || rc=$?
+    cargo test --locked --no-fail-fast "$@" -- --nocapture >>"target/test-$name.log" 2>&1 || rc=$?
     echo "$rc" >"target/test-$name.status"
+}
+host_lane() {
+    local rc=0
+    echo "=== cargo clippy" >>target/test-host.log
+    # its own target dir: its check-mode artifacts share nothing with the
+    # build's, and the VM lane's cargo must not wait on clippy's lock
+    CARGO_TARGET_DIR=target/clippy cargo clippy --all-targets --locked -- -D warnings \
+        >>target/test-host.log 2>&1 || rc=$?
+    if [ "$rc" != 0 ]; then
+        echo "$rc" >target/test-host.status
+        echo "clippy failed (exit $rc): stopping the VM lane" >>target/test-host.log
+        kill -INT -- -"$vm_pid" 2>/dev/null || true
+        return
+    fi
+    lane host "$@"
 }
 rm -f target/test-vm.* target/test-host.*
 : >target/test-vm.log
@@ -76,7 +93,7 @@ rm -f target/test-vm.* target/test-host.*
 set -m
 lane vm "${vm_args[@]}" &
 vm_pid=$!
-lane host "${host_args[@]}" &
+host_lane "${host_args[@]}" &
 host_pid=$!
 tail -n +1 -F target/test-vm.log 2>/dev/null | sed -u 's/^/[vm] /' &
 tail_vm=$!
@@ -95,7 +112,7 @@ status=0
 for lane in vm host; do
     s=$(cat "target/test-$lane.status" 2>/dev/null || echo 1)
     if [ "$s" != 0 ]; then
-        echo "lane $lane: cargo test exited $s"
+        echo "lane $lane: exited $s"
         status=$s
     fi
 done
@@ -125,7 +142,8 @@ fi
 awk '/^failures:$/ { f = 1; next } /^test result:/ { f = 0 } f && /^    [^ ]+$/ { print "  failed: " substr($0, 5) }' "$log" | sort -u
 grep -E '^error: test failed, to rerun pass' "$log" | sed 's/^/  /' || true
 sed -n '/^error: [0-9]* targets\{0,1\} failed/,$p' "$log"
+grep -E '^clippy failed' "$log" | sed 's/^/  /' || true
 if [ "$status" != 0 ]; then
-    echo "cargo test failed (exit $status)"
+    echo "scripts/test.sh failed (exit $status)"
 fi
 exit "$status"
