@@ -35,15 +35,19 @@ step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - t0 ))"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 VM_SUITES="base_box_e2e e2e_main"
-vm_args=() host_args=(--lib --bins)
+# shorter VM suites that wait for the base-box cache, which e2e_main holds
+# through its whole `-pue`: the host lane runs them after its other suites
+LATE_SUITES="e2e_kill e2e_vagrant_libvirt installer_boot"
+vm_args=() host_args=(--lib --bins) late_args=()
 for f in tests/*.rs; do
     t=$(basename "$f" .rs)
-    case " $VM_SUITES " in
+    case " $VM_SUITES $LATE_SUITES " in
         *" $t "*) ;;
         *) host_args+=(--test "$t") ;;
     esac
 done
 for t in $VM_SUITES; do vm_args+=(--test "$t"); done
+for t in $LATE_SUITES; do late_args+=(--test "$t"); done
 
 # The VM lane is the long pole (about an hour cold), so it starts as soon as
 # its own binaries exist; clippy and the other test binaries build beside it.
@@ -59,14 +63,17 @@ cargo test --locked --no-run -q "${vm_args[@]}"
 # - host: clippy first (a lint error stops both lanes), then everything
 #   else: unit tests, real sshd test hosts in namespaces, Keystone + Glance,
 #   export formats, mostly waiting on the network and on sshd round trips,
-#   then the shorter VM suites (Vagrant + libvirt, SIGKILL, the installer),
-#   which wait for the shared base-box cache where they need it
-#   (tests/support/base_box.rs).
+#   then, in a second `cargo test`, the shorter VM suites (LATE_SUITES:
+#   SIGKILL, Vagrant + libvirt, the installer), which wait for the shared
+#   base-box cache where they need it (tests/support/base_box.rs).
 # Each lane's output is shown live with its name in front, and kept whole in
 # target/test-<lane>.log for the summary.
+# one `cargo test` of a lane; the lane's status is its first failure's
 lane() {
-    local name=$1 rc=0; shift
+    local name=$1 rc=0 prev; shift
     cargo test --locked --no-fail-fast "$@" -- --nocapture >>"target/test-$name.log" 2>&1 || rc=$?
+    prev=$(cat "target/test-$name.status" 2>/dev/null || echo 0)
+    [ "$prev" != 0 ] && rc=$prev
     echo "$rc" >"target/test-$name.status"
 }
 host_lane() {
@@ -82,7 +89,8 @@ host_lane() {
         kill -INT -- -"$vm_pid" 2>/dev/null || true
         return
     fi
-    lane host "$@"
+    lane host "${host_args[@]}"
+    lane host "${late_args[@]}"
 }
 rm -f target/test-vm.* target/test-host.*
 : >target/test-vm.log
@@ -93,7 +101,7 @@ rm -f target/test-vm.* target/test-host.*
 set -m
 lane vm "${vm_args[@]}" &
 vm_pid=$!
-host_lane "${host_args[@]}" &
+host_lane &
 host_pid=$!
 tail -n +1 -F target/test-vm.log 2>/dev/null | sed -u 's/^/[vm] /' &
 tail_vm=$!
