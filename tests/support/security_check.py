@@ -151,7 +151,8 @@ def spawn(name, h):
             srv = HTTP.get(A.hub + f"/hub/api/users/{name}", headers=h, timeout=60).json().get("servers", {}).get("", {})
             if srv.get("ready"):
                 break
-            check(f"{name}: spawn", bool(srv), "the server went away (see the hub's journal)")
+            if not srv:
+                check(f"{name}: spawn", False, "the server went away (see the hub's journal)")
             time.sleep(2)
         else:
             check(f"{name}: spawn", False, "not ready after 600 s")
