@@ -35,8 +35,9 @@ step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - t0 ))"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 VM_SUITES="base_box_e2e e2e_main"
-# shorter VM suites that wait for the base-box cache, which e2e_main holds
-# through its whole `-pue`: the host lane runs them after its other suites
+# shorter VM suites that wait for the base-box cache (built by base_box_e2e,
+# then held by e2e_main through its `-p`): the host lane runs them after its
+# other suites
 LATE_SUITES="e2e_kill e2e_vagrant_libvirt installer_boot"
 vm_args=() host_args=(--lib --bins) late_args=()
 for f in tests/*.rs; do

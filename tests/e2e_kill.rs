@@ -99,10 +99,8 @@ fn sigkill_leaves_no_process_and_no_loop_device() {
         unsafe { libc::geteuid() } == 0,
         "root (loop devices, debootstrap)",
     );
-    // The shared base-disk cache, for the whole test: whichever suite builds
-    // with it holds it (e2e_main for its whole `-pue`). Waiting for it is not
-    // this test's work, so it comes before the deadline; the holder's own
-    // deadline bounds the wait.
+    // The shared base-disk cache, for the whole test; waiting for it comes
+    // before the deadline (see base_box::lock_cache).
     let _cache = base_box::lock_cache();
     let d = gate::Deadline::arm("sigkill", Duration::from_secs(30 * 60));
 

@@ -29,14 +29,15 @@ use std::time::{Duration, Instant};
 /// The appliance's name in the test project (artifact file names).
 const NAME: &str = "e2e-main";
 
-fn vmbuild(dir: &Path, args: &[&str]) -> Output {
-    let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+/// `vmbuild ARGS` in `dir`, not yet started.
+fn vmbuild_command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vmbuild"));
+    c.args(args).current_dir(dir).stdin(Stdio::null());
+    c
+}
+
+/// Print what a vmbuild run started at `t` said.
+fn report(args: &[&str], t: Instant, out: &Output) {
     eprintln!(
         "--- vmbuild {} (exit {:?}, {:.0} s)\n{}{}",
         args.join(" "),
@@ -45,6 +46,12 @@ fn vmbuild(dir: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn vmbuild(dir: &Path, args: &[&str]) -> Output {
+    let t = Instant::now();
+    let out = vmbuild_command(dir, args).output().unwrap();
+    report(args, t, &out);
     out
 }
 
@@ -52,23 +59,22 @@ fn vmbuild(dir: &Path, args: &[&str]) -> Output {
 /// lock only while `-p` may write to it: once the log says the up stage
 /// began, the suites waiting for the cache (the other lane) go on beside it.
 fn pue_sharing_the_base_box(dir: &Path) -> Output {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let args = ["-pue", "-l", "run.log"];
     let lock = base_box::lock_cache();
     let t = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_vmbuild"))
-        .args(["-pue", "-l", "run.log"])
-        .current_dir(dir)
-        .stdin(Stdio::null())
+    let child = vmbuild_command(dir, &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let log = dir.join("run.log");
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::new(AtomicBool::new(false));
     let watcher = {
         let done = done.clone();
         std::thread::spawn(move || {
             let _lock = lock;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            while !done.load(Ordering::Relaxed) {
                 let up = std::fs::read_to_string(&log)
                     .is_ok_and(|l| l.contains("==> Bringing the VM up"));
                 if up {
@@ -83,15 +89,9 @@ fn pue_sharing_the_base_box(dir: &Path) -> Output {
         })
     };
     let out = child.wait_with_output().unwrap();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    done.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
-    eprintln!(
-        "--- vmbuild -pue -l run.log (exit {:?}, {:.0} s)\n{}{}",
-        out.status.code(),
-        t.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    report(&args, t, &out);
     out
 }
 

@@ -264,10 +264,8 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         return;
     }
     let _libvirt_lock = lock(Path::new("/tmp/vmbuild-libvirt.lock"));
-    // The shared base-disk cache while the box is built: whichever suite
-    // builds with it holds it (e2e_main for its whole `-pue`). Waiting for it
-    // is not this test's work, so it comes before the deadline; the holder's
-    // own deadline bounds the wait.
+    // The shared base-disk cache while the box is built; waiting for it comes
+    // before the deadline (see base_box::lock_cache).
     let base_lock = base_box::lock_cache();
     let d = gate::Deadline::arm("vagrant libvirt", std::time::Duration::from_secs(50 * 60));
     let dir = project();

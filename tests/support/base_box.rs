@@ -44,7 +44,10 @@ pub fn lock(path: &Path) -> Lock {
     Lock(f)
 }
 
-/// The lock on [`BASE_CACHE`].
+/// The lock on [`BASE_CACHE`], held by whichever suite builds with it
+/// (e2e_main through its `-p`). Waiting for it is not the waiting test's
+/// work, so take it before arming a deadline: the holder's own deadline
+/// bounds the wait.
 pub fn lock_cache() -> Lock {
     lock(&Path::new(BASE_CACHE).join(".lock"))
 }
