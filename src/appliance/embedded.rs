@@ -50,6 +50,10 @@ pub static RECIPES: &[(&str, &str)] = &[
         include_str!("../../recipes/files/vmbuild-admin-sync.py"),
     ),
     (
+        "files/vmbuild-ca-bundle.sh",
+        include_str!("../../recipes/files/vmbuild-ca-bundle.sh"),
+    ),
+    (
         "files/vmbuild-firstboot.py",
         include_str!("../../recipes/files/vmbuild-firstboot.py"),
     ),
