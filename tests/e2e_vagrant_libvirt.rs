@@ -6,19 +6,21 @@
 //! 3. `vmbuild -u` interrupted (SIGINT) while the domain boots exits 130 and
 //!    leaves no VM;
 //! 4. `vmbuild -u` brings the VM up, mounts the shared folder (9p, read-only)
-//!    and provisions the project's own small recipe over SSH (the guest
-//!    reaches the registries through a proxy on the namespace's veth); a
-//!    second run converges with zero changes; the rendered Vagrantfile passes
-//!    a full `vagrant validate` (vagrant-libvirt cannot check 9p with `-p`);
+//!    and provisions the lean appliance over SSH (the built-in recipes with
+//!    no extra Python packages and no R; the guest's own traffic goes
+//!    through a proxy on the namespace's veth): nginx serves the hub's login
+//!    page inside the guest; a second run converges with zero changes; the
+//!    rendered Vagrantfile passes a full `vagrant validate` (vagrant-libvirt
+//!    cannot check 9p with `-p`);
 //! 5. `vmbuild -e` runs the built-in cleanup recipes in the VM, halts it and
 //!    packs its disk as `builds/e2e-base.box` (checksum verified, audited as a
 //!    box); a second `-e` finds the halted, untouched VM and its box up to
 //!    date; `-u` then boots it (new host keys, trusted afresh) and converges,
 //!    and a further `-u` changes nothing;
 //!
-//! The full appliance goes through `-u` and `-e` (and its OVA and qcow2 are
-//! booted and used) in e2e_main.rs with the qemu provider; here it is the
-//! Vagrant and libvirt mechanics, with a recipe that costs seconds.
+//! The appliance with its Python and R packages goes through `-u` and `-e`
+//! (and its OVA and qcow2 are booted and used) in e2e_main.rs with the qemu
+//! provider; here it is the same recipes through Vagrant and libvirt.
 //! 6. `vmbuild -c` destroys the VM and removes the work files, keeping caches.
 //!
 //! libvirtd is machine-wide, so runs serialise on /tmp/vmbuild-libvirt.lock.
@@ -43,35 +45,24 @@ const ROOT: &str = "/var/cache/vmbuild-test/vagrant-libvirt";
 /// The registry proxy on the namespace's veth (tests/support/libvirt-netns.sh).
 const PROXY: &str = "http://10.231.0.1:3128";
 
-/// The shared lean box config, the proxy the guest reaches the registries
-/// through, and a box-only export.
+/// The shared lean box config with 2 GiB for the hub, the proxy the guest
+/// reaches the registries through, the lean appliance (no extra Python
+/// packages, no R) and a box-only export.
 fn config() -> String {
     format!(
         "{}\n[network]\nforward_http_port = 0\n\n\
          [proxy]\nhttp_proxy = \"{PROXY}\"\nhttps_proxy = \"{PROXY}\"\n\n\
+         [python]\npackages = []\n\n[r]\nenabled = false\n\n\
          [export]\nformats = [\"box\"]\n",
-        base_box::BOX_CONFIG.replace("provider = \"qemu\"", "provider = \"libvirt\"")
+        base_box::BOX_CONFIG
+            .replace("provider = \"qemu\"", "provider = \"libvirt\"")
+            .replace("memory_mb = 1024", "memory_mb = 2048")
     )
 }
 
-/// The project's own recipe: a file, and a package from the mirror through
-/// the namespace's proxy.
-const RECIPE: &str = r#"[[resource]]
-name = "e2e marker"
-type = "file"
-path = "/etc/vmbuild-e2e"
-content = "provisioned by vmbuild -u\n"
-mode = "0644"
-
-[[resource]]
-name = "a package through the proxy"
-type = "apt.packages"
-packages = ["tree"]
-"#;
-
 fn gated() -> bool {
     if !gate::e2e(
-        "boots a VM with vagrant-libvirt as root (libvirtd in a network namespace) and provisions a project recipe",
+        "boots a VM with vagrant-libvirt as root (libvirtd in a network namespace) and provisions the lean appliance",
     ) {
         return false;
     }
@@ -87,8 +78,9 @@ fn gated() -> bool {
 fn project() -> PathBuf {
     let dir = Path::new(ROOT).join("project");
     std::fs::create_dir_all(dir.join("builds")).unwrap();
-    std::fs::create_dir_all(dir.join("recipes")).unwrap();
-    std::fs::write(dir.join("recipes/10-e2e.toml"), RECIPE).unwrap();
+    // no project recipes: the built-in appliance applies (an older run of
+    // this suite left a recipe of its own here)
+    let _ = std::fs::remove_dir_all(dir.join("recipes"));
     std::fs::create_dir_all(dir.join("data")).unwrap();
     std::fs::write(dir.join("vmbuild.toml"), config()).unwrap();
     std::fs::write(dir.join("data/hello.txt"), "hello from the host\n").unwrap();
@@ -267,7 +259,7 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
     // The shared base-disk cache while the box is built; waiting for it comes
     // before the deadline (see base_box::lock_cache).
     let base_lock = base_box::lock_cache();
-    let d = gate::Deadline::arm("vagrant libvirt", std::time::Duration::from_secs(50 * 60));
+    let d = gate::Deadline::arm("vagrant libvirt", std::time::Duration::from_secs(60 * 60));
     let dir = project();
     d.step("vmbuild -p");
     build_box(&dir);
@@ -306,7 +298,7 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
 
-    d.step("vmbuild -u (the project's recipe)");
+    d.step("vmbuild -u (the lean appliance)");
     // 4. up + provision, then a converging re-run
     let t = Instant::now();
     let (code, err) = run_logged(vmbuild(&dir, Some(&ns), &up_args), "vmbuild -u");
@@ -315,15 +307,24 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         "MEASURED vmbuild -u (vagrant up under TCG + provisioning): {:.0} s",
         t.elapsed().as_secs_f64()
     );
-    assert!(err.contains("failed=0"), "the recipe provisions:\n{err}");
+    assert!(err.contains("failed=0"), "the appliance provisions:\n{err}");
     assert!(
         err.contains("platform: provider libvirt (configured; the libvirt daemon answers)"),
         "{err}"
     );
     assert_eq!(our_domains().len(), 1);
     assert_eq!(
-        ssh_in_ns(&ns, &dir, "cat /etc/vmbuild-e2e; command -v tree"),
-        "provisioned by vmbuild -u\n/usr/bin/tree\n"
+        ssh_in_ns(
+            &ns,
+            &dir,
+            "systemctl is-active jupyterhub nginx; \
+             for i in $(seq 100); do \
+               curl -sk --noproxy '*' https://127.0.0.1/hub/login | grep -qi password && break; sleep 3; \
+             done; \
+             curl -sk --noproxy '*' https://127.0.0.1/hub/login | grep -qi password && echo login page"
+        ),
+        "active\nactive\nlogin page\n",
+        "the hub answers through nginx"
     );
     assert_eq!(
         ssh_in_ns(&ns, &dir, "cat /srv/data/hello.txt"),
