@@ -228,6 +228,9 @@ r = HTTP.get(A.http + "/hub/login", allow_redirects=False, timeout=60)
 check("port 80 redirects to https", r.status_code in (301, 308)
       and r.headers.get("Location", "").startswith("https://"),
       f"HTTP {r.status_code} -> {r.headers.get('Location')}")
+r = HTTP.get(A.hub + "/no-such-page", allow_redirects=False, timeout=60)
+check("no server version in headers", not any(c.isdigit() for c in r.headers.get("Server", "")),
+      f"Server: {r.headers.get('Server')}")
 
 # 2. a stranger cannot claim an account
 stranger = "mallory-" + secrets.token_hex(3)
