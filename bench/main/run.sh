@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/main/run.sh - the README's main command, `vmbuild -pue`, timed stage
 # by stage, as a user runs it: the release build on its own, then fresh
-# project directories for the lean and the full default package sets, each
+# project directories for the lean set (no extra Python packages, no R, as
+# the Vagrant + libvirt suite provisions) and the full default set, each
 # cold (empty caches: base disks, extracted boxes, the host package cache)
 # and warm (the same project again after `-c`, caches kept). Prints one
 # table: wall time of -p, -u, -e and the whole run, and vmbuild's peak RSS
@@ -29,7 +30,7 @@ VMBUILD=$ROOT/target/release/vmbuild
 
 config() { # SET
     case $1 in
-        lean) printf 'name = "bench"\n[python]\npackages = []\n[r]\napt_packages = []\n' ;;
+        lean) printf 'name = "bench"\n[python]\npackages = []\n[r]\nenabled = false\n' ;;
         full) printf 'name = "bench"\n' ;;
     esac
 }
