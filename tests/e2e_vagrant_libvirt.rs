@@ -6,12 +6,12 @@
 //! 3. `vmbuild -u` interrupted (SIGINT) while the domain boots exits 130 and
 //!    leaves no VM;
 //! 4. `vmbuild -u` brings the VM up, mounts the shared folder (9p, read-only)
-//!    and provisions the lean appliance over SSH (the built-in recipes with
-//!    no extra Python packages and no R; the guest's own traffic goes
-//!    through a proxy on the namespace's veth): nginx serves the hub's login
-//!    page inside the guest; a second run converges with zero changes; the
-//!    rendered Vagrantfile passes a full `vagrant validate` (vagrant-libvirt
-//!    cannot check 9p with `-p`);
+//!    and provisions over SSH (the guest's own traffic goes through a proxy
+//!    on the namespace's veth) the workload [`Workload::from_env`] chose: a
+//!    small project recipe, or the lean appliance, after which nginx serves
+//!    the hub's login page inside the guest; a second run converges with
+//!    zero changes; the rendered Vagrantfile passes a full `vagrant validate`
+//!    (vagrant-libvirt cannot check 9p with `-p`);
 //! 5. `vmbuild -e` runs the built-in cleanup recipes in the VM, halts it and
 //!    packs its disk as `builds/e2e-base.box` (checksum verified, audited as a
 //!    box); a second `-e` finds the halted, untouched VM and its box up to
@@ -20,7 +20,7 @@
 //!
 //! The appliance with its Python and R packages goes through `-u` and `-e`
 //! (and its OVA and qcow2 are booted and used) in e2e_main.rs with the qemu
-//! provider; here it is the same recipes through Vagrant and libvirt.
+//! provider; here it is the Vagrant and libvirt mechanics.
 //! 6. `vmbuild -c` destroys the VM and removes the work files, keeping caches.
 //!
 //! libvirtd is machine-wide, so runs serialise on /tmp/vmbuild-libvirt.lock.
@@ -45,24 +45,67 @@ const ROOT: &str = "/var/cache/vmbuild-test/vagrant-libvirt";
 /// The registry proxy on the namespace's veth (tests/support/libvirt-netns.sh).
 const PROXY: &str = "http://10.231.0.1:3128";
 
-/// The shared lean box config with 2 GiB for the hub, the proxy the guest
-/// reaches the registries through, the lean appliance (no extra Python
-/// packages, no R) and a box-only export.
-fn config() -> String {
+/// What `-u` provisions.
+#[derive(Clone, Copy, PartialEq)]
+enum Workload {
+    /// The project's own small recipe: the Vagrant and libvirt mechanics in
+    /// seconds. CI runs this one: the lean appliance costs a second TCG
+    /// provisioning of about 24 min beside e2e_main's on a 2-core machine.
+    Recipe,
+    /// The built-in recipes with no extra Python packages and no R
+    /// (`VMBUILD_E2E_LIBVIRT_APPLIANCE=1`).
+    LeanAppliance,
+}
+
+impl Workload {
+    fn from_env() -> Workload {
+        if std::env::var_os("VMBUILD_E2E_LIBVIRT_APPLIANCE").is_some_and(|v| v == "1") {
+            Workload::LeanAppliance
+        } else {
+            Workload::Recipe
+        }
+    }
+}
+
+/// The project's own recipe: a file, and a package from the mirror through
+/// the namespace's proxy.
+const RECIPE: &str = r#"[[resource]]
+name = "e2e marker"
+type = "file"
+path = "/etc/vmbuild-e2e"
+content = "provisioned by vmbuild -u\n"
+mode = "0644"
+
+[[resource]]
+name = "a package through the proxy"
+type = "apt.packages"
+packages = ["tree"]
+"#;
+
+/// The shared lean box config, the proxy the guest reaches the registries
+/// through and a box-only export; for the lean appliance also 2 GiB for the
+/// hub, no extra Python packages and no R.
+fn config(w: Workload) -> String {
+    let (lean, memory) = match w {
+        Workload::Recipe => ("", "memory_mb = 1024"),
+        Workload::LeanAppliance => (
+            "[python]\npackages = []\n\n[r]\nenabled = false\n\n",
+            "memory_mb = 2048",
+        ),
+    };
     format!(
         "{}\n[network]\nforward_http_port = 0\n\n\
          [proxy]\nhttp_proxy = \"{PROXY}\"\nhttps_proxy = \"{PROXY}\"\n\n\
-         [python]\npackages = []\n\n[r]\nenabled = false\n\n\
-         [export]\nformats = [\"box\"]\n",
+         {lean}[export]\nformats = [\"box\"]\n",
         base_box::BOX_CONFIG
             .replace("provider = \"qemu\"", "provider = \"libvirt\"")
-            .replace("memory_mb = 1024", "memory_mb = 2048")
+            .replace("memory_mb = 1024", memory)
     )
 }
 
 fn gated() -> bool {
     if !gate::e2e(
-        "boots a VM with vagrant-libvirt as root (libvirtd in a network namespace) and provisions the lean appliance",
+        "boots a VM with vagrant-libvirt as root (libvirtd in a network namespace) and provisions it",
     ) {
         return false;
     }
@@ -75,14 +118,17 @@ fn gated() -> bool {
 }
 
 /// The persistent scratch project: its builds/ keeps the box between runs.
-fn project() -> PathBuf {
+fn project(w: Workload) -> PathBuf {
     let dir = Path::new(ROOT).join("project");
     std::fs::create_dir_all(dir.join("builds")).unwrap();
-    // no project recipes: the built-in appliance applies (an older run of
-    // this suite left a recipe of its own here)
+    // with no project recipes the built-in appliance applies
     let _ = std::fs::remove_dir_all(dir.join("recipes"));
+    if w == Workload::Recipe {
+        std::fs::create_dir_all(dir.join("recipes")).unwrap();
+        std::fs::write(dir.join("recipes/10-e2e.toml"), RECIPE).unwrap();
+    }
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("vmbuild.toml"), config()).unwrap();
+    std::fs::write(dir.join("vmbuild.toml"), config(w)).unwrap();
     std::fs::write(dir.join("data/hello.txt"), "hello from the host\n").unwrap();
     base_box::share_caches(&dir);
     dir
@@ -259,8 +305,16 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
     // The shared base-disk cache while the box is built; waiting for it comes
     // before the deadline (see base_box::lock_cache).
     let base_lock = base_box::lock_cache();
-    let d = gate::Deadline::arm("vagrant libvirt", std::time::Duration::from_secs(60 * 60));
-    let dir = project();
+    let workload = Workload::from_env();
+    let minutes = match workload {
+        Workload::Recipe => 50,
+        Workload::LeanAppliance => 75,
+    };
+    let d = gate::Deadline::arm(
+        "vagrant libvirt",
+        std::time::Duration::from_secs(minutes * 60),
+    );
+    let dir = project(workload);
     d.step("vmbuild -p");
     build_box(&dir);
     drop(base_lock);
@@ -298,7 +352,7 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
 
-    d.step("vmbuild -u (the lean appliance)");
+    d.step("vmbuild -u");
     // 4. up + provision, then a converging re-run
     let t = Instant::now();
     let (code, err) = run_logged(vmbuild(&dir, Some(&ns), &up_args), "vmbuild -u");
@@ -307,25 +361,31 @@ fn vagrant_up_provision_and_clean_with_libvirt() {
         "MEASURED vmbuild -u (vagrant up under TCG + provisioning): {:.0} s",
         t.elapsed().as_secs_f64()
     );
-    assert!(err.contains("failed=0"), "the appliance provisions:\n{err}");
+    assert!(err.contains("failed=0"), "provisioning:\n{err}");
     assert!(
         err.contains("platform: provider libvirt (configured; the libvirt daemon answers)"),
         "{err}"
     );
     assert_eq!(our_domains().len(), 1);
-    assert_eq!(
-        ssh_in_ns(
-            &ns,
-            &dir,
-            "systemctl is-active jupyterhub nginx; \
-             for i in $(seq 100); do \
-               curl -sk --noproxy '*' https://127.0.0.1/hub/login | grep -qi password && break; sleep 3; \
-             done; \
-             curl -sk --noproxy '*' https://127.0.0.1/hub/login | grep -qi password && echo login page"
+    match workload {
+        Workload::Recipe => assert_eq!(
+            ssh_in_ns(&ns, &dir, "cat /etc/vmbuild-e2e; command -v tree"),
+            "provisioned by vmbuild -u\n/usr/bin/tree\n"
         ),
-        "active\nactive\nlogin page\n",
-        "the hub answers through nginx"
-    );
+        Workload::LeanAppliance => assert_eq!(
+            ssh_in_ns(
+                &ns,
+                &dir,
+                "systemctl is-active jupyterhub nginx; \
+                 for i in $(seq 100); do \
+                   curl -sk --noproxy '*' https://127.0.0.1/hub/login | grep -qi password && break; sleep 3; \
+                 done; \
+                 curl -sk --noproxy '*' https://127.0.0.1/hub/login | grep -qi password && echo login page"
+            ),
+            "active\nactive\nlogin page\n",
+            "the hub answers through nginx"
+        ),
+    }
     assert_eq!(
         ssh_in_ns(&ns, &dir, "cat /srv/data/hello.txt"),
         "hello from the host\n"
