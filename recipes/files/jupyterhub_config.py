@@ -11,7 +11,6 @@ import json
 import os
 import pwd
 import grp
-import subprocess
 import sys
 
 from systemdspawner import SystemdSpawner
@@ -41,29 +40,49 @@ S = load_settings()
 c = get_config()  # noqa: F821 (provided by JupyterHub)
 
 
+# One account change at a time: useradd and gpasswd take the same lock on
+# /etc/passwd and /etc/group, and two spawns at once would make one of them
+# fail with "cannot lock /etc/passwd".
+ACCOUNT_LOCK = asyncio.Lock()
+
+
+async def run_account_tool(*argv):
+    """Run useradd/gpasswd without blocking the hub: under emulation one call
+    takes seconds, and every request to the hub would wait for it."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{argv[0]} exited {proc.returncode}: {out.decode(errors='replace').strip()}"
+        )
+
+
 class UserCreatingSpawner(SystemdSpawner):
     """Creates the unix user `jupyter-<name>` at first spawn, as TLJH does."""
 
     async def start(self):
         unix_name = self._expand_user_vars(self.username_template)
-        try:
-            pwd.getpwnam(unix_name)
-        except KeyError:
-            subprocess.check_call(
-                ["useradd", "--create-home", "--shell", "/bin/bash",
-                 "--groups", USERS_GROUP, unix_name]
-            )
-            self.log.info("created unix user %s", unix_name)
-        # Private homes: user B cannot read user A's notebooks (login.defs
-        # HOME_MODE says so too; this also covers homes made before it).
-        os.chmod(pwd.getpwnam(unix_name).pw_dir, 0o700)
-        # Admins administer the machine (sudo), others not; kept in step at
-        # every spawn, and by vmbuild-admin-sync when an admin is demoted.
-        members = grp.getgrnam(ADMINS_GROUP).gr_mem
-        if self.user.admin and unix_name not in members:
-            subprocess.check_call(["gpasswd", "--add", unix_name, ADMINS_GROUP])
-        elif not self.user.admin and unix_name in members:
-            subprocess.check_call(["gpasswd", "--delete", unix_name, ADMINS_GROUP])
+        async with ACCOUNT_LOCK:
+            try:
+                pwd.getpwnam(unix_name)
+            except KeyError:
+                await run_account_tool(
+                    "useradd", "--create-home", "--shell", "/bin/bash",
+                    "--groups", USERS_GROUP, unix_name,
+                )
+                self.log.info("created unix user %s", unix_name)
+            # Private homes: user B cannot read user A's notebooks (login.defs
+            # HOME_MODE says so too; this also covers homes made before it).
+            os.chmod(pwd.getpwnam(unix_name).pw_dir, 0o700)
+            # Admins administer the machine (sudo), others not; kept in step at
+            # every spawn, and by vmbuild-admin-sync when an admin is demoted.
+            members = grp.getgrnam(ADMINS_GROUP).gr_mem
+            if self.user.admin and unix_name not in members:
+                await run_account_tool("gpasswd", "--add", unix_name, ADMINS_GROUP)
+            elif not self.user.admin and unix_name in members:
+                await run_account_tool("gpasswd", "--delete", unix_name, ADMINS_GROUP)
         shared = S.get("shared_data")
         home = pwd.getpwnam(unix_name).pw_dir
         link = os.path.join(home, "shared_data")

@@ -140,8 +140,9 @@ pub fn check_appliance(a: &Appliance<'_>) {
         .unwrap();
     assert!(
         hub.success(),
-        "{}: hub checks failed; console:\n{}",
+        "{}: hub checks failed; the hub's journal:\n{}\nconsole:\n{}",
         a.label,
+        hub_journal(a),
         vm::tail(&a.guest.serial, 3000)
     );
     eprintln!(
@@ -193,6 +194,15 @@ pub fn check_appliance(a: &Appliance<'_>) {
 
 /// `command` on the appliance as its owner (`access.ssh_user`), by key;
 /// its stdout.
+/// The last lines the hub and the admin's server logged, for a failed check
+/// (the console shows only what reaches the serial port).
+fn hub_journal(a: &Appliance<'_>) -> String {
+    owner_ssh(
+        a,
+        "sudo -n journalctl --no-pager -o short-monotonic -n 150 -u jupyterhub -u jupyter-admin 2>&1",
+    )
+}
+
 fn owner_ssh(a: &Appliance<'_>, command: &str) -> String {
     let out = Command::new("ssh")
         .args([
@@ -209,6 +219,8 @@ fn owner_ssh(a: &Appliance<'_>, command: &str) -> String {
             "-o",
             "IdentitiesOnly=yes",
         ])
+        // a wedged guest must not hang the test past its deadline
+        .args(["-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=15"])
         .arg("-i")
         .arg(a.owner_key)
         .args(["-p", &a.ssh_port.to_string()])
