@@ -38,7 +38,7 @@ fn fixture(name: &str, expected: &str) {
     assert_usage_error(&out, expected);
 }
 
-const TOP_LEVEL_KEYS: &str = "`access`, `base`, `build`, `cache`, `export`, `hub`, `name`, `network`, `openstack`, `provider`, `proxy`, `python`, `r`, `shared_data`, `vm`";
+const TOP_LEVEL_KEYS: &str = "`access`, `base`, `build`, `cache`, `data`, `export`, `groups`, `hub`, `name`, `network`, `openstack`, `provider`, `proxy`, `python`, `r`, `shared_data`, `vm`";
 
 #[test]
 fn unknown_keys_suggest_the_nearest_valid_key() {
@@ -309,5 +309,25 @@ fn a_work_dir_that_is_not_dedicated_is_refused() {
     assert_usage_error(
         &vmbuild(dir, &["-c"], &[("VMBUILD_BUILD__WORK_DIR", "/tmp")]),
         "environment variable `VMBUILD_BUILD__WORK_DIR`: expected a directory used by vmbuild alone (`-c` empties it), found \"/tmp\", which is the system directory `/tmp`; use a new directory such as \".vmbuild\"",
+    );
+}
+
+#[test]
+fn group_data_errors_point_at_the_value() {
+    fixture(
+        "group_unknown_in_bucket",
+        "group_unknown_in_bucket.toml:10:9: `data.s3[0].read[0]`: unknown group \"chemistry\": expected `all` or a group name (the groups are `physics`)",
+    );
+    fixture(
+        "s3_bucket_name",
+        "s3_bucket_name.toml:4:10: `data.s3[0].bucket`: expected a bucket name S3 accepts (3-63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit, not an IP address), found \"Reference_Data\"",
+    );
+    fixture(
+        "s3_all_write",
+        "s3_all_write.toml:7:10: `data.s3[0].write[0]`: `all` lets every hub user change and delete the bucket's files: set `allow_all_write = true` to mean it",
+    );
+    fixture(
+        "group_member_upper",
+        "group_member_upper.toml:3:21: `groups[0].members[1]`: expected a hub user name (lower-case letters, digits, `.`, `_`, `-`; at most 24), found \"Bob\"",
     );
 }

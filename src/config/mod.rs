@@ -9,6 +9,7 @@
 mod check;
 pub mod cli;
 mod convert;
+mod data_types;
 pub mod env;
 mod error;
 pub mod init;
@@ -20,8 +21,10 @@ pub mod secrets;
 mod ssh_key;
 mod types;
 mod validate;
+mod validate_data;
 mod work_dir;
 
+pub use data_types::*;
 pub use error::{ConfigError, Origin};
 pub use load::{Resolved, config_path, load, parse_str};
 pub use overrides::{check_data_dir, check_ip, env_vars, resolve, resolve_for_run, resolve_layers};

@@ -35,6 +35,11 @@ pub struct Config {
     pub openstack: OpenStackConfig,
     /// The package cache on this machine that provisioning serves the guest from.
     pub cache: CacheConfig,
+    /// Groups of hub users (`[[groups]]`): a unix group, a JupyterHub group
+    /// and a shared folder each.
+    pub groups: Vec<super::GroupConfig>,
+    /// Data mounted for users: S3 buckets (`[[data.s3]]`).
+    pub data: super::DataConfig,
 }
 
 /// Which hypervisor provider to build for.

@@ -9,13 +9,13 @@ use super::patterns::*;
 use super::types::Config;
 
 /// Collects the first failed check.
-struct Checks<'a> {
+pub(super) struct Checks<'a> {
     locations: &'a Locations,
     error: Option<ConfigError>,
 }
 
 impl Checks<'_> {
-    fn origin(&self, key: &str) -> Origin {
+    pub(super) fn origin(&self, key: &str) -> Origin {
         let parent = key.split('[').next().unwrap_or(key);
         self.locations
             .get(key)
@@ -25,7 +25,7 @@ impl Checks<'_> {
     }
 
     /// Record `message` for `key` unless `ok` (the first failure wins).
-    fn check(&mut self, key: &str, ok: bool, message: impl FnOnce() -> String) {
+    pub(super) fn check(&mut self, key: &str, ok: bool, message: impl FnOnce() -> String) {
         if !ok && self.error.is_none() {
             self.error = Some(ConfigError::Value {
                 origin: self.origin(key),
@@ -35,19 +35,19 @@ impl Checks<'_> {
         }
     }
 
-    fn pattern(&mut self, key: &str, value: &str, re: &Regex, what: &str) {
+    pub(super) fn pattern(&mut self, key: &str, value: &str, re: &Regex, what: &str) {
         self.check(key, re.is_match(value), || {
             format!("expected {what}, found {}", quote(value))
         });
     }
 
-    fn each(&mut self, key: &str, items: &[String], re: &Regex, what: &str) {
+    pub(super) fn each(&mut self, key: &str, items: &[String], re: &Regex, what: &str) {
         for (i, item) in items.iter().enumerate() {
             self.pattern(&format!("{key}[{i}]"), item, re, what);
         }
     }
 
-    fn url(&mut self, key: &str, value: &str, schemes: &[&str]) {
+    pub(super) fn url(&mut self, key: &str, value: &str, schemes: &[&str]) {
         let ok = reqwest::Url::parse(value)
             .is_ok_and(|u| schemes.contains(&u.scheme()) && (u.scheme() == "file" || u.has_host()));
         self.check(key, ok, || {
@@ -56,7 +56,7 @@ impl Checks<'_> {
         });
     }
 
-    fn non_empty(&mut self, key: &str, value: &str) {
+    pub(super) fn non_empty(&mut self, key: &str, value: &str) {
         self.check(key, !value.trim().is_empty(), || {
             "expected a non-empty string".into()
         });
@@ -87,6 +87,7 @@ pub(crate) fn validate(cfg: &Config, locations: &Locations) -> Result<(), Config
     hub(&mut c, cfg);
     access(&mut c, cfg);
     packages(&mut c, cfg);
+    super::validate_data::validate(&mut c, cfg);
     export(&mut c, cfg);
     if let Some(n) = &cfg.openstack.image_name {
         c.non_empty("openstack.image_name", n);
