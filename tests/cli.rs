@@ -397,3 +397,25 @@ fn vmbuild_config_names_the_config_file() {
         "{out}"
     );
 }
+
+#[test]
+fn config_show_masks_s3_credentials() {
+    let out = Test::new()
+        .file(
+            "vmbuild.toml",
+            "[[groups]]\nname = \"physics\"\nmembers = [\"alice\"]\n\
+             [[data.s3]]\nname = \"physics\"\nendpoint = \"https://s3.example.org\"\n\
+             bucket = \"physics-data\"\nmode = \"rw\"\nread = [\"physics\"]\nwrite = [\"physics\"]\n\
+             credentials = { access_key_id = \"AKIDVISIBLE1\", secret_access_key = \"wJalr-s3-secret\" }\n",
+        )
+        .args(&["config", "show"])
+        .run()
+        .code(0)
+        .stdout_text();
+    assert!(
+        !out.contains("AKIDVISIBLE1") && !out.contains("wJalr-s3-secret"),
+        "{out}"
+    );
+    assert!(out.contains("bucket = \"physics-data\""), "{out}");
+    assert!(out.contains("********"), "{out}");
+}

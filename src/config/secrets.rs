@@ -59,12 +59,20 @@ pub fn masked(cfg: &Config) -> String {
     doc.to_string()
 }
 
+/// Every key and value of `t` at any depth, tables inside arrays too
+/// (`[[data.s3]]`).
 fn visit(t: &toml::Table, f: &mut dyn FnMut(&str, &toml::Value)) {
     for (k, v) in t {
         f(k, v);
-        if let toml::Value::Table(inner) = v {
-            visit(inner, f);
-        }
+        visit_value(v, f);
+    }
+}
+
+fn visit_value(v: &toml::Value, f: &mut dyn FnMut(&str, &toml::Value)) {
+    match v {
+        toml::Value::Table(inner) => visit(inner, f),
+        toml::Value::Array(items) => items.iter().for_each(|x| visit_value(x, f)),
+        _ => {}
     }
 }
 
@@ -103,6 +111,14 @@ fn mask_table(t: &mut dyn TableLike) {
             }
         } else if let Some(inner) = item.as_table_like_mut() {
             mask_table(inner);
+        } else if let Item::ArrayOfTables(a) = item {
+            a.iter_mut().for_each(|t| mask_table(t));
+        } else if let Some(Value::Array(a)) = item.as_value_mut() {
+            for v in a.iter_mut() {
+                if let Value::InlineTable(t) = v {
+                    mask_table(t);
+                }
+            }
         }
     }
 }
@@ -132,6 +148,8 @@ fn mask_value(v: &mut Value) {
     match v {
         Value::Array(a) => a.iter_mut().for_each(mask_value),
         Value::InlineTable(t) => t.iter_mut().for_each(|(_, x)| mask_value(x)),
+        // a switch such as `keep_credentials = true` holds no secret
+        Value::Boolean(_) => {}
         _ => {
             let decor = v.decor().clone();
             *v = Value::from(MASK);
@@ -185,5 +203,23 @@ properties = { hw_disk_bus = "virtio", api_key = "os-key-999" }
             ui.mask("pw correct horse, gh-secret-1"),
             "pw ********, ********"
         );
+    }
+
+    #[test]
+    fn s3_credentials_in_an_array_of_tables_are_found_and_masked() {
+        let cfg = parse_str(
+            "s.toml".as_ref(),
+            "[[data.s3]]\nname = \"pub\"\nendpoint = \"https://s3.example.org\"\nbucket = \"pub-data\"\nread = [\"all\"]\nkeep_credentials = true\ncredentials = { access_key_id = \"AKIDVISIBLE1\", secret_access_key = \"wJalr-s3-secret\" }\n",
+        )
+        .expect("valid");
+        let mut found = secret_values(&cfg);
+        found.sort();
+        assert_eq!(found, ["AKIDVISIBLE1", "wJalr-s3-secret"]);
+        let shown = masked(&cfg);
+        for s in &found {
+            assert!(!shown.contains(s.as_str()), "{s} leaked:\n{shown}");
+        }
+        assert!(shown.contains("bucket = \"pub-data\""), "{shown}");
+        assert!(shown.contains("keep_credentials = true"), "{shown}");
     }
 }
