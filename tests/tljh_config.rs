@@ -77,3 +77,42 @@ fn set_still_takes_a_value_argument() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(local(d.path())["idle_timeout_secs"], 1800);
 }
+
+#[test]
+fn groups_of_vmbuild_toml_get_new_members_and_unset_restores_them() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("settings.json"),
+        r#"{"groups": {"physics": ["alice", "bob"], "chem": ["alice"]}}"#,
+    )
+    .unwrap();
+    let out = tljh_config(d.path(), &["set", "groups.physics", "carol, alice"], "");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        local(d.path())["groups"]["physics"],
+        serde_json::json!(["alice", "carol"])
+    );
+    let out = tljh_config(d.path(), &["show"], "");
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        shown["groups"],
+        serde_json::json!({"physics": ["alice", "carol"], "chem": ["alice"]})
+    );
+    // a group can be emptied; an unknown group or a bad name is refused
+    let out = tljh_config(d.path(), &["set", "groups.chem", ""], "");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = tljh_config(d.path(), &["set", "groups.biology", "dave"], "");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "unknown group `biology` (groups from vmbuild.toml [[groups]]: chem, physics)"
+        ),
+        "{err}"
+    );
+    let out = tljh_config(d.path(), &["set", "groups.physics", "Dave"], "");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = tljh_config(d.path(), &["unset", "groups.physics"], "");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(local(d.path())["groups"], serde_json::json!({"chem": []}));
+}

@@ -83,6 +83,9 @@ class UserCreatingSpawner(SystemdSpawner):
                 await run_account_tool("gpasswd", "--add", unix_name, ADMINS_GROUP)
             elif not self.user.admin and unix_name in members:
                 await run_account_tool("gpasswd", "--delete", unix_name, ADMINS_GROUP)
+            # the user's group memberships and ~/groups links, as the
+            # settings say (also touches /etc/group: under the same lock)
+            await sync_groups(unix_name)
         shared = S.get("shared_data")
         home = pwd.getpwnam(unix_name).pw_dir
         link = os.path.join(home, "shared_data")
@@ -337,5 +340,33 @@ if timeout > 0:
             "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={timeout}"],
         }
     )
+
+
+# --- Groups: [[groups]] in vmbuild.toml, `tljh-config set groups.NAME a,b` --
+# Each group is a unix group `group-NAME` (its folder /srv/groups/NAME and
+# the S3 buckets it may use) and a JupyterHub group. vmbuild-group-sync
+# keeps both in step with the settings: for one user before each spawn
+# (so a change reaches the user's next server at the latest), and as a hub
+# service for everyone when the hub starts (`tljh-config set` restarts it)
+# and every 30 s.
+GROUP_SYNC = "/usr/local/sbin/vmbuild-group-sync"
+
+
+async def sync_groups(unix_name):
+    """The user's unix groups and ~/groups links, as the settings say."""
+    if S.get("groups") or S.get("unix_groups"):
+        await run_account_tool(GROUP_SYNC, "--user", unix_name)
+
+
+if S.get("groups"):
+    roles.append(
+        {
+            "name": "vmbuild-group-sync-role",
+            "scopes": ["list:users", "read:users", "list:groups", "read:groups", "groups", "admin:groups"],
+            "services": ["vmbuild-group-sync"],
+        }
+    )
+    services.append({"name": "vmbuild-group-sync", "command": [sys.executable, GROUP_SYNC]})
+
 c.JupyterHub.load_roles = roles
 c.JupyterHub.services = services

@@ -5,6 +5,7 @@ usage: tljh-config show              the settings, and the HTTPS certificate's
                                      SHA-256 fingerprint (tls_fingerprint_sha256)
        tljh-config set KEY VALUE     e.g. set mem_limit 2G, set admin_users alice,bob
        tljh-config set KEY -         the value from stdin (keeps secrets out of argv)
+       tljh-config set groups.NAME a,b   the members of group NAME ([[groups]])
        tljh-config unset KEY         back to the value vmbuild provisioned
        tljh-config reload            restart the hub with the current settings
 
@@ -110,14 +111,38 @@ def usage_error(message):
     sys.exit(2)
 
 
+def _members(v):
+    # a group may be emptied: `tljh-config set groups.NAME ""`
+    items = v if isinstance(v, list) else str(v).split(",")
+    items = [str(s).strip() for s in items if str(s).strip()]
+    for name in items:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,23}", name):
+            raise ValueError(f"`{name}` is no hub user name (lower-case letters, digits, `.`, `_`, `-`)")
+    return sorted(set(items))
+
+
+def known_groups():
+    """The groups vmbuild provisioned ([[groups]]): their unix groups and folders exist."""
+    return sorted(read(os.path.join(CONFIG_DIR, "settings.json")).get("groups", {}))
+
+
 def parse(key, raw):
+    if key.startswith("groups."):
+        name = key.split(".", 1)[1]
+        if name not in known_groups():
+            known = ", ".join(known_groups()) or "none"
+            usage_error(f"unknown group `{name}` (groups from vmbuild.toml [[groups]]: {known})")
+        try:
+            return _members(raw)
+        except ValueError as e:
+            usage_error(f"`{key}` = `{raw}`: {e}")
     if key.startswith("authenticator_settings."):
         try:
             return json.loads(raw)
         except ValueError:
             return raw
     if key not in KEYS:
-        known = ", ".join(sorted(KEYS) + ["authenticator_settings.<name>"])
+        known = ", ".join(sorted(KEYS) + ["authenticator_settings.<name>", "groups.<name>"])
         usage_error(f"unknown key `{key}` (known: {known})")
     try:
         return KEYS[key](raw)
@@ -165,6 +190,10 @@ def main(argv):
         auth.update(local.get("authenticator_settings", {}))
         merged.update({k: v for k, v in local.items() if k != "authenticator_settings"})
         merged["authenticator_settings"] = auth
+        groups = dict(read(os.path.join(CONFIG_DIR, "settings.json")).get("groups", {}))
+        groups.update(local.get("groups", {}))
+        if groups:
+            merged["groups"] = groups
         shown = masked(merged)
         if merged.get("tls_cert"):
             shown["tls_fingerprint_sha256"] = fingerprint(merged["tls_cert"])
@@ -177,8 +206,9 @@ def main(argv):
             raw = sys.stdin.read()
             raw = raw[:-1] if raw.endswith("\n") else raw
         key, value = args[0], parse(args[0], raw)
-        if key.startswith("authenticator_settings."):
-            local.setdefault("authenticator_settings", {})[key.split(".", 1)[1]] = value
+        if key.startswith(("authenticator_settings.", "groups.")):
+            section, name = key.split(".", 1)
+            local.setdefault(section, {})[name] = value
         else:
             local[key] = value
         write_local(local)
@@ -186,8 +216,9 @@ def main(argv):
         return 0
     if cmd == "unset" and len(args) == 1:
         key = args[0]
-        if key.startswith("authenticator_settings."):
-            local.get("authenticator_settings", {}).pop(key.split(".", 1)[1], None)
+        if key.startswith(("authenticator_settings.", "groups.")):
+            section, name = key.split(".", 1)
+            local.get(section, {}).pop(name, None)
         else:
             local.pop(key, None)
         write_local(local)

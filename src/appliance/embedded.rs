@@ -14,6 +14,10 @@ pub static RECIPES: &[(&str, &str)] = &[
         include_str!("../../recipes/40-shared-data.toml"),
     ),
     (
+        "50-groups.toml",
+        include_str!("../../recipes/50-groups.toml"),
+    ),
+    (
         "cleanup/90-cleanup.toml",
         include_str!("../../recipes/cleanup/90-cleanup.toml"),
     ),
@@ -52,6 +56,14 @@ pub static RECIPES: &[(&str, &str)] = &[
     (
         "files/vmbuild-ca-bundle.sh",
         include_str!("../../recipes/files/vmbuild-ca-bundle.sh"),
+    ),
+    (
+        "files/vmbuild-group-sync.py",
+        include_str!("../../recipes/files/vmbuild-group-sync.py"),
+    ),
+    (
+        "files/vmbuild-s3.py",
+        include_str!("../../recipes/files/vmbuild-s3.py"),
     ),
     (
         "files/vmbuild-firstboot.py",

@@ -3,6 +3,7 @@
 //! and the variables vmbuild derives for them from the config.
 pub mod embedded;
 pub mod files;
+pub mod groups;
 pub mod password;
 pub mod run;
 pub mod trust;

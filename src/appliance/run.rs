@@ -161,6 +161,44 @@ mod tests {
     }
 
     #[test]
+    fn groups_and_buckets_expand_into_resources() {
+        let r = load_with(
+            "[[groups]]\nname = \"physics\"\nmembers = [\"alice\"]\n\
+             [[data.s3]]\nname = \"physics\"\nendpoint = \"http://10.0.2.2:9000\"\n\
+             bucket = \"physics-data\"\nmode = \"rw\"\nread = [\"physics\"]\nwrite = [\"physics\"]\n\
+             credentials = { access_key_id = \"AKIDPHYSICS\", secret_access_key = \"s3cr3t-physics\" }\n\
+             [[data.s3]]\nname = \"reference\"\nendpoint = \"http://10.0.2.2:9000\"\n\
+             bucket = \"reference-data\"\nread = [\"all\"]\n",
+            RecipeSet::Provision,
+        );
+        let l = labels(&r);
+        for want in [
+            "group[unix group group-physics]",
+            "directory[group folder physics]",
+            "apt.packages[s3fs]",
+            "file[S3 bucket physics: credentials]",
+            "command[S3 bucket physics: mounted]",
+            "command[S3 bucket reference: mount unit]",
+        ] {
+            assert!(l.contains(&(want.into(), true)), "{want} in {l:?}");
+        }
+        // no credentials for `reference`: its unit waits for them
+        assert!(
+            !l.iter()
+                .any(|(n, _)| n == "command[S3 bucket reference: mounted]")
+        );
+        let c = load_with(
+            "[[data.s3]]\nname = \"reference\"\nendpoint = \"http://10.0.2.2:9000\"\n\
+             bucket = \"reference-data\"\nread = [\"all\"]\n",
+            RecipeSet::Cleanup,
+        );
+        assert!(labels(&c).contains(&("file[S3 credentials of reference]".into(), true)));
+        // without groups or buckets, nothing of it runs
+        let r = load_with("", RecipeSet::Provision);
+        assert!(labels(&r).contains(&("apt.packages[s3fs]".into(), false)));
+    }
+
+    #[test]
     fn own_recipes_make_appliance_state_only_when_they_use_it() {
         let d = tempfile::tempdir().unwrap();
         let config = crate::config::parse_str("t.toml".as_ref(), "").expect("valid");

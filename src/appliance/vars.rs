@@ -76,7 +76,7 @@ pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError>
     let tls = tls(config, site, &mut secrets)?;
     let owner = owner(config, &tls);
     let ca = ca_bundle(config, site)?;
-    let appliance = json!({
+    let mut appliance = json!({
         "ca_bundle_sha256": crate::recipe::resources::sha256_hex(ca.as_bytes()),
         // a line from the middle of the last certificate: present in the
         // system bundle once update-ca-certificates took it in
@@ -95,6 +95,13 @@ pub fn prepare(config: &Config, site: &Site) -> Result<Prepared, ApplianceError>
         "tls": tls,
         "shared_data": shared_data(config, site)?,
     });
+    let shared_mode = appliance["shared_data"]["mode"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    if let Value::Object(m) = &mut appliance {
+        m.extend(super::groups::vars(config, &shared_mode, &mut secrets));
+    }
     Ok(Prepared {
         vars: json!({ "config": config, "appliance": appliance }),
         secrets,
@@ -180,13 +187,25 @@ fn owner(config: &Config, tls: &Value) -> Value {
     if !keys.is_empty() {
         sudoers.push("vmbuild-owner");
     }
-    json!({
+    let mut owner = json!({
         "ssh_user": if keys.is_empty() { Value::Null } else { json!(config.access.ssh_user) },
         "ssh_keys": keys,
         "sudoers": sudoers,
         "admin_password": if password_set { "owner" } else { "per-instance" },
         "tls": tls["mode"],
-    })
+    });
+    // S3 credentials the owner ships on purpose (data.s3[].keep_credentials)
+    let kept: Vec<&str> = config
+        .data
+        .s3
+        .iter()
+        .filter(|b| b.keep_credentials && b.credentials.is_some())
+        .map(|b| b.name.as_str())
+        .collect();
+    if !kept.is_empty() {
+        owner["s3_credentials"] = json!(kept);
+    }
+    owner
 }
 
 /// The owner's `authorized_keys` file: one key per line.
@@ -207,7 +226,7 @@ pub fn hub_settings(config: &Config, tls: &Value) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null)))
         .collect();
-    json!({
+    let mut settings = json!({
         "admin_users": h.admin_users,
         "authenticator": h.authenticator,
         "authenticator_settings": auth,
@@ -217,7 +236,11 @@ pub fn hub_settings(config: &Config, tls: &Value) -> Value {
         "default_url": "/lab",
         "shared_data": config.shared_data.mount_point,
         "tls_cert": tls["cert_path"],
-    })
+    });
+    if let Value::Object(m) = &mut settings {
+        m.extend(super::groups::hub_settings(config));
+    }
+    settings
 }
 
 /// `python.packages` then the lines of `python.requirements_file`.
