@@ -33,6 +33,10 @@ pub struct Owner {
     /// How the admin password was chosen (absent: nothing declared).
     #[serde(default)]
     pub admin_password: Option<AdminPassword>,
+    /// Buckets whose S3 credentials the owner ships on purpose
+    /// (`keep_credentials = true` in vmbuild.toml).
+    #[serde(default)]
+    pub s3_credentials: Vec<String>,
 }
 
 impl Owner {

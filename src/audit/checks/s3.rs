@@ -1,13 +1,19 @@
 //! S3 credentials (issue 14): s3fs password files, rclone configs, AWS
 //! credential files — found by name during the scan, and wherever
 //! `/etc/fstab` or a systemd unit points (`passwd_file=`, `--config`).
+//! vmbuild's own (`/etc/vmbuild/s3/<name>.passwd`, recipes/50-groups.toml)
+//! are expected when owner.json lists the bucket under `s3_credentials`
+//! (`keep_credentials = true` in vmbuild.toml), findings otherwise.
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::Context;
 use crate::audit::error::AuditError;
-use crate::audit::finding::{Finding, FindingKind, Findings};
+use crate::audit::finding::{Expected, Finding, FindingKind, Findings};
+
+/// Where the appliance keeps a bucket's s3fs password file.
+pub const VMBUILD_S3_DIR: &str = "/etc/vmbuild/s3";
 
 const WHY: &str = "whoever has the image can use these buckets with the build's credentials";
 
@@ -39,13 +45,19 @@ pub enum Format {
 /// The format of `path` if it is named like an S3 credentials file.
 pub fn credentials_file(path: &str) -> Option<Format> {
     let name = path.rsplit('/').next().unwrap_or(path);
-    if name.ends_with("passwd-s3fs") {
+    if name.ends_with("passwd-s3fs") || vmbuild_bucket(path).is_some() {
         Some(Format::S3fs)
     } else if name == "rclone.conf" || name == ".s3cfg" || path.ends_with("/.aws/credentials") {
         Some(Format::Ini)
     } else {
         None
     }
+}
+
+/// The bucket whose vmbuild password file `path` is, if it is one.
+pub fn vmbuild_bucket(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(VMBUILD_S3_DIR)?.strip_prefix('/')?;
+    rest.strip_suffix(".passwd").filter(|n| !n.contains('/'))
 }
 
 /// Sections of an ini-style file with the secret keys they set (non-empty).
@@ -74,12 +86,12 @@ pub fn secret_sections(text: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// Findings for one credentials file.
-pub fn check_file(path: &str, text: &str, format: Format, out: &mut Findings) {
-    if out
-        .findings
-        .iter()
-        .any(|f| f.path == path && f.kind == FindingKind::S3Credentials)
+/// Findings for one credentials file; `kept` are the buckets whose
+/// credentials the owner ships on purpose (owner.json `s3_credentials`).
+pub fn check_file(path: &str, text: &str, format: Format, kept: &[String], out: &mut Findings) {
+    let seen = |p: &str, k: FindingKind| p == path && k == FindingKind::S3Credentials;
+    if out.findings.iter().any(|f| seen(&f.path, f.kind))
+        || out.expected.iter().any(|e| seen(&e.path, e.kind))
     {
         return;
     }
@@ -88,7 +100,15 @@ pub fn check_file(path: &str, text: &str, format: Format, out: &mut Findings) {
             .lines()
             .filter(|l| looks_like_s3fs(l) && !l.trim().is_empty() && !l.trim().starts_with('#'))
             .count();
-        if n > 0 {
+        let declared = vmbuild_bucket(path).is_some_and(|b| kept.iter().any(|k| k == b));
+        if n > 0 && declared {
+            out.expect(Expected::new(
+                FindingKind::S3Credentials,
+                path,
+                format!("s3fs password file with {n} credential line(s)"),
+                "the owner ships this bucket's credentials (keep_credentials in vmbuild.toml)",
+            ));
+        } else if n > 0 {
             out.add(Finding::new(
                 FindingKind::S3Credentials,
                 path,
@@ -159,7 +179,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) -> Result<(), AuditError> {
         }
         for (path, format) in referenced_files(&text) {
             if let Some(t) = ctx.root.read_text(&path)? {
-                check_file(&path, &t, format, out);
+                check_file(&path, &t, format, &ctx.owner.s3_credentials, out);
             }
         }
     }
@@ -182,6 +202,7 @@ mod tests {
             "/root/.config/rclone/rclone.conf",
             rclone,
             Format::Ini,
+            &[],
             &mut out,
         );
         assert_eq!(out.findings[0].detail, "[public] sets secret_access_key");
@@ -190,6 +211,7 @@ mod tests {
             "/root/.aws/credentials",
             "[default]\naws_access_key_id = A\naws_secret_access_key = B\n",
             Format::Ini,
+            &[],
             &mut out,
         );
         assert_eq!(
@@ -205,6 +227,7 @@ mod tests {
             "/etc/passwd-s3fs",
             "# c\nbucket:AKIA:SECRET\nAKIB:SECRET2\n",
             Format::S3fs,
+            &[],
             &mut out,
         );
         assert_eq!(
@@ -231,5 +254,28 @@ mod tests {
                 ("/etc/rclone/r.conf".to_owned(), Format::Ini)
             ]
         );
+    }
+
+    #[test]
+    fn vmbuild_password_files_are_expected_only_when_the_owner_keeps_them() {
+        let path = "/etc/vmbuild/s3/physics.passwd";
+        assert_eq!(credentials_file(path), Some(Format::S3fs));
+        assert_eq!(vmbuild_bucket(path), Some("physics"));
+        assert_eq!(vmbuild_bucket("/etc/vmbuild/s3/physics.json"), None);
+        assert_eq!(vmbuild_bucket("/etc/vmbuild/s3/a/b.passwd"), None);
+        let mut out = Findings::default();
+        check_file(path, "AKID:SECRET\n", Format::S3fs, &[], &mut out);
+        assert_eq!(out.findings.len(), 1);
+        assert!(!out.findings[0].detail.contains("SECRET"));
+        let mut out = Findings::default();
+        let kept = ["physics".to_owned()];
+        check_file(path, "AKID:SECRET\n", Format::S3fs, &kept, &mut out);
+        check_file(path, "AKID:SECRET\n", Format::S3fs, &kept, &mut out);
+        assert!(out.findings.is_empty());
+        assert_eq!(out.expected.len(), 1);
+        let mut out = Findings::default();
+        let other = "/etc/vmbuild/s3/chem.passwd";
+        check_file(other, "AKID:SECRET\n", Format::S3fs, &kept, &mut out);
+        assert_eq!(out.findings.len(), 1);
     }
 }

@@ -114,7 +114,7 @@ fn check_file(
     }
     let text = String::from_utf8_lossy(&bytes);
     if let Some(format) = s3::credentials_file(path) {
-        s3::check_file(path, &text, format, out);
+        s3::check_file(path, &text, format, &ctx.owner.s3_credentials, out);
         return Ok(());
     }
     for hit in secrets::private_keys(&text) {
