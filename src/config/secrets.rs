@@ -30,12 +30,15 @@ pub fn is_secret_key(key: &str) -> bool {
     SECRET_WORDS.iter().any(|w| key.contains(w))
 }
 
-/// Every secret string in `cfg`.
+/// Every secret string in `cfg`, sorted, each once (a secret table such as
+/// `credentials` holds secret keys of its own, so both visits find them).
 pub fn secret_values(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(toml::Value::Table(t)) = toml::Value::try_from(cfg) {
         visit(&t, &mut |key, v| collect(key, v, &mut out));
     }
+    out.sort();
+    out.dedup();
     out
 }
 

@@ -125,7 +125,8 @@ fn who(c: &mut Checks<'_>, key: &str, list: &[String], groups: &[&str]) {
 
 /// What a single mount can enforce with one unix group and the mode bits.
 fn permissions(c: &mut Checks<'_>, key: &str, b: &S3Bucket) {
-    let all_write = b.write.iter().any(|w| w == ALL);
+    let all_write_at = b.write.iter().position(|w| w == ALL);
+    let all_write = all_write_at.is_some();
     let all_read = b.read.iter().any(|r| r == ALL);
     match b.mode {
         S3Mode::Ro => c.check(&format!("{key}.write"), b.write.is_empty(), || {
@@ -135,7 +136,9 @@ fn permissions(c: &mut Checks<'_>, key: &str, b: &S3Bucket) {
             "`rw` needs `write` (the groups that may write, or `[\"all\"]`); for a read-only bucket use `ro`".into()
         }),
     }
-    c.check(&format!("{key}.write"), !all_write || b.allow_all_write, || {
+    // at the `all` itself, where the fix is
+    let at = all_write_at.map_or(format!("{key}.write"), |i| format!("{key}.write[{i}]"));
+    c.check(&at, !all_write || b.allow_all_write, || {
         "`all` lets every hub user change and delete the bucket's files: set `allow_all_write = true` to mean it".into()
     });
     c.check(&format!("{key}.write"), !all_write || all_read, || {
