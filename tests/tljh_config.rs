@@ -115,4 +115,12 @@ fn groups_of_vmbuild_toml_get_new_members_and_unset_restores_them() {
     let out = tljh_config(d.path(), &["unset", "groups.physics"], "");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(local(d.path())["groups"], serde_json::json!({"chem": []}));
+    // the last override gone, no empty table is left to hide vmbuild.toml's
+    let out = tljh_config(d.path(), &["unset", "groups.chem"], "");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        local(d.path()).get("groups").is_none(),
+        "{:?}",
+        local(d.path())
+    );
 }

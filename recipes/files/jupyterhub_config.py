@@ -22,6 +22,11 @@ USERS_GROUP = "jupyterhub-users"
 ADMINS_GROUP = "jupyterhub-admins"
 
 
+# Settings whose keys tljh-config sets one by one (`set groups.physics a,b`):
+# local.json overrides those keys, not the whole table.
+SECTIONS = ("authenticator_settings", "groups")
+
+
 def load_settings():
     merged = {}
     for name in ("settings.json", "local.json"):
@@ -29,10 +34,10 @@ def load_settings():
         if os.path.exists(path):
             with open(path) as f:
                 layer = json.load(f)
-            auth = layer.pop("authenticator_settings", None)
+            sections = {k: layer.pop(k) for k in SECTIONS if k in layer}
             merged.update(layer)
-            if auth is not None:
-                merged.setdefault("authenticator_settings", {}).update(auth)
+            for k, v in sections.items():
+                merged.setdefault(k, {}).update(v)
     return merged
 
 

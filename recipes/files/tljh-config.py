@@ -219,6 +219,8 @@ def main(argv):
         if key.startswith(("authenticator_settings.", "groups.")):
             section, name = key.split(".", 1)
             local.get(section, {}).pop(name, None)
+            if not local.get(section, True):
+                local.pop(section)
         else:
             local.pop(key, None)
         write_local(local)

@@ -73,7 +73,9 @@ def unit_text(spec):
             raise Failure(f"{what(spec)}: no unix group `{spec['group']}`")
     umask = spec["umask"]
     opts = [
-        "_netdev", spec["mode"], "allow_other", "default_permissions",
+        # nosuid, nodev: whoever writes to the bucket elsewhere (its mode
+        # metadata included) must not get a setuid file or a device here
+        "_netdev", spec["mode"], "nosuid", "nodev", "allow_other", "default_permissions",
         "uid=0", f"gid={gid}", f"umask={umask}", f"mp_umask={umask}",
         f"passwd_file={passwd_file(spec)}", f"url={spec['endpoint']}",
         f"endpoint={spec['region']}", "sigv4",
@@ -89,8 +91,14 @@ def unit_text(spec):
 [Unit]
 Description={what(spec)}
 Documentation=man:s3fs(1)
+# A network mount, said outright: systemd does not know `fuse.s3fs` as one,
+# and as a local mount (Before=local-fs.target) after network-online.target
+# it makes an ordering cycle that leaves the boot without logins.
+DefaultDependencies=no
 Wants=network-online.target
-After=network-online.target
+After=network-online.target remote-fs-pre.target
+Before=remote-fs.target umount.target
+Conflicts=umount.target
 # no credentials on this machine (an image made without them): no mount
 ConditionPathExists={passwd_file(spec)}
 

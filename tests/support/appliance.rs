@@ -194,6 +194,34 @@ pub fn check_appliance(a: &Appliance<'_>) {
 
 /// `command` on the appliance as its owner (`access.ssh_user`), by key;
 /// its stdout.
+/// Reboot the guest from inside (`systemctl reboot` through the owner's
+/// sudo) and wait until it is back: SSH answers with a new boot ID.
+pub fn reboot(a: &Appliance<'_>, limit: Duration) -> Duration {
+    let boot_id = |a: &Appliance<'_>| owner_ssh(a, "cat /proc/sys/kernel/random/boot_id");
+    let before = boot_id(a);
+    assert!(
+        !before.trim().is_empty(),
+        "{}: no boot ID over SSH",
+        a.label
+    );
+    owner_ssh(a, "sudo -n systemctl reboot");
+    let t = Instant::now();
+    loop {
+        let now = boot_id(a);
+        if !now.trim().is_empty() && now != before {
+            return t.elapsed();
+        }
+        assert!(
+            t.elapsed() < limit,
+            "{}: not back from the reboot within {} s; console:\n{}",
+            a.label,
+            limit.as_secs(),
+            vm::tail(&a.guest.serial, 3000)
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    }
+}
+
 /// The last lines the hub and the admin's server logged, for a failed check
 /// (the console shows only what reaches the serial port).
 fn hub_journal(a: &Appliance<'_>) -> String {

@@ -41,13 +41,23 @@ pub fn python() -> PathBuf {
             .arg(venv)
             .status()
             .unwrap();
-        assert!(ok.success(), "python3 -m venv (apt-get install python3-venv)");
+        assert!(
+            ok.success(),
+            "python3 -m venv (apt-get install python3-venv)"
+        );
         let ok = Command::new(&py)
             .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-            .args(["moto[server]==5.2.5", "requests==2.34.2", "websocket-client==1.9.2"])
+            .args([
+                "moto[server]==5.2.5",
+                "requests==2.34.2",
+                "websocket-client==1.9.2",
+            ])
             .status()
             .unwrap();
-        assert!(ok.success(), "pip install moto[server] requests websocket-client");
+        assert!(
+            ok.success(),
+            "pip install moto[server] requests websocket-client"
+        );
         std::fs::write(&ready, "").unwrap();
     }
     py
