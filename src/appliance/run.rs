@@ -175,7 +175,8 @@ mod tests {
         for want in [
             "group[unix group group-physics]",
             "directory[group folder physics]",
-            "apt.packages[s3fs]",
+            "script[s3fs]",
+            "line[initramfs updates on]",
             "file[S3 bucket physics: credentials]",
             "command[S3 bucket physics: mounted]",
             "command[S3 bucket reference: mount unit]",
@@ -195,7 +196,7 @@ mod tests {
         assert!(labels(&c).contains(&("file[S3 credentials of reference]".into(), true)));
         // without groups or buckets, nothing of it runs
         let r = load_with("", RecipeSet::Provision);
-        assert!(labels(&r).contains(&("apt.packages[s3fs]".into(), false)));
+        assert!(labels(&r).contains(&("script[s3fs]".into(), false)));
     }
 
     #[test]
