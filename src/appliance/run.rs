@@ -194,6 +194,14 @@ mod tests {
             RecipeSet::Cleanup,
         );
         assert!(labels(&c).contains(&("file[S3 credentials of reference]".into(), true)));
+        // fstrim comes after every deletion: a secret deleted later would
+        // stay in freed blocks that the export copies
+        assert_eq!(
+            labels(&c).last(),
+            Some(&("command[free space]".into(), true)),
+            "{:?}",
+            labels(&c)
+        );
         // without groups or buckets, nothing of it runs
         let r = load_with("", RecipeSet::Provision);
         assert!(labels(&r).contains(&("script[s3fs]".into(), false)));
