@@ -15,9 +15,19 @@ const CHECKER_VENV: &str = "/var/cache/vmbuild-test/checker-venv";
 
 /// requests + websocket-client for the checkers, in a cached venv.
 pub fn checker_python() -> PathBuf {
-    let venv = Path::new(CHECKER_VENV);
+    cached_venv(
+        CHECKER_VENV,
+        ".ready-2",
+        &["requests==2.34.2", "websocket-client==1.9.2"],
+    )
+}
+
+/// The python3 of a venv at `dir` with `packages`, made once and kept
+/// across runs (`stamp` names this package set: a new one rebuilds it).
+pub fn cached_venv(dir: &str, stamp: &str, packages: &[&str]) -> PathBuf {
+    let venv = Path::new(dir);
     let py = venv.join("bin/python3");
-    let ready = venv.join(".ready-2");
+    let ready = venv.join(stamp);
     if !ready.exists() {
         let _ = std::fs::remove_dir_all(venv);
         std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
@@ -32,10 +42,10 @@ pub fn checker_python() -> PathBuf {
         );
         let ok = Command::new(&py)
             .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-            .args(["requests==2.34.2", "websocket-client==1.9.2"])
+            .args(packages)
             .status()
             .unwrap();
-        assert!(ok.success(), "pip install requests websocket-client");
+        assert!(ok.success(), "pip install {}", packages.join(" "));
         std::fs::write(&ready, "").unwrap();
     }
     py

@@ -30,37 +30,15 @@ pub const PUBLIC_OBJECT: (&str, &str) = ("readme.txt", "reference data for every
 
 /// moto[server], boto3, requests and websocket-client, in a cached venv.
 pub fn python() -> PathBuf {
-    let venv = Path::new(VENV);
-    let py = venv.join("bin/python3");
-    let ready = venv.join(".ready-1");
-    if !ready.exists() {
-        let _ = std::fs::remove_dir_all(venv);
-        std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(venv)
-            .status()
-            .unwrap();
-        assert!(
-            ok.success(),
-            "python3 -m venv (apt-get install python3-venv)"
-        );
-        let ok = Command::new(&py)
-            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-            .args([
-                "moto[server]==5.2.5",
-                "requests==2.34.2",
-                "websocket-client==1.9.2",
-            ])
-            .status()
-            .unwrap();
-        assert!(
-            ok.success(),
-            "pip install moto[server] requests websocket-client"
-        );
-        std::fs::write(&ready, "").unwrap();
-    }
-    py
+    crate::appliance::cached_venv(
+        VENV,
+        ".ready-1",
+        &[
+            "moto[server]==5.2.5",
+            "requests==2.34.2",
+            "websocket-client==1.9.2",
+        ],
+    )
 }
 
 /// A running moto server with one access key and the test's buckets.
